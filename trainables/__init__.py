@@ -1,0 +1,46 @@
+"""Built-in trainables: name -> training function, imported only when used.
+
+Every built-in is a function ``train(config)`` that reports through ``ray.tune.report``
+and restores from ``ray.tune.get_checkpoint()``; that is all it knows of Ray.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["BUILTIN_TRAINABLES", "BuiltinTrainable", "load_builtin"]
+
+
+@dataclass(frozen=True)
+class BuiltinTrainable:
+    """A registry entry: where the function lives and what it trains."""
+
+    target: str
+    """``module:function`` of the training function."""
+    summary: str
+    """One line for ``tune-jobs trainables``."""
+    default_metric: str
+    """The metric its specs usually optimise."""
+
+
+BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
+    "mlp": BuiltinTrainable(
+        "trainables.mlp:train",
+        "MLP classifier on a synthetic spiral dataset (seconds on CPU; checkpoints exactly)",
+        "val_loss",
+    ),
+}
+
+
+def load_builtin(name: str) -> Callable[[dict[str, Any]], None]:
+    """Import and return the training function registered as ``name``."""
+    try:
+        entry = BUILTIN_TRAINABLES[name]
+    except KeyError:
+        allowed = ", ".join(sorted(BUILTIN_TRAINABLES))
+        raise KeyError(f"unknown built-in trainable {name!r}; allowed: {allowed}") from None
+    module_name, func_name = entry.target.split(":")
+    return getattr(importlib.import_module(module_name), func_name)

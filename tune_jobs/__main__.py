@@ -1,0 +1,3 @@
+from tune_jobs.cli import main
+
+raise SystemExit(main())

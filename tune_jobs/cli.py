@@ -1,0 +1,148 @@
+"""The ``tune-jobs`` command line: run, validate, resume, status, trainables.
+
+User mistakes (bad spec, bad flag, missing run) print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from tune_jobs.errors import UserError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tune-jobs",
+        description="Run hyperparameter sweeps from YAML specs on Ray Tune; results in "
+        "Parquet and TensorBoard.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def spec_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("spec", help="the sweep spec (YAML)")
+        p.add_argument("--name", help="experiment name (RUN_DIR = <storage>/<name>)")
+        p.add_argument("--storage", help="results directory or URI (s3://...)")
+        p.add_argument(
+            "--set",
+            dest="overrides",
+            action="append",
+            default=[],
+            metavar="KEY.PATH=VALUE",
+            help="override a spec value (YAML value), e.g. --set config.max_steps=50; repeatable",
+        )
+        p.add_argument(
+            "--smoke", action="store_true", help="shrink to a run of under a minute (docs/spec.md)"
+        )
+
+    run = sub.add_parser("run", help="run a sweep", description="Run a sweep from a spec.")
+    spec_args(run)
+    run.add_argument(
+        "--address", help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)"
+    )
+
+    validate = sub.add_parser(
+        "validate", help="check a spec and print the plan (starts no Ray)",
+        description="Validate a spec and print the resolved plan; starts no Ray.",
+    )
+    spec_args(validate)
+
+    resume = sub.add_parser(
+        "resume", help="continue an interrupted sweep",
+        description="Continue an interrupted sweep from its last snapshot.",
+    )
+    resume.add_argument("run_dir", help="the run directory (RUN_DIR)")
+    resume.add_argument("--address", help="Ray cluster address")
+
+    status = sub.add_parser(
+        "status", help="trials by state, best so far, rows written",
+        description="Summarise a run directory, while it runs or after.",
+    )
+    status.add_argument("run_dir", help="the run directory (RUN_DIR)")
+
+    sub.add_parser(
+        "trainables", help="list the built-in trainables",
+        description="List the built-in trainables a spec can name.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tune-jobs`` console script; returns the exit code."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except UserError as err:
+        print(f"tune-jobs: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("tune-jobs: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "trainables":
+        from trainables import BUILTIN_TRAINABLES
+
+        width = max(len(n) for n in BUILTIN_TRAINABLES)
+        for name, entry in sorted(BUILTIN_TRAINABLES.items()):
+            print(f"{name:<{width}}  {entry.summary}")
+        return EXIT_OK
+    if args.command == "status":
+        from tune_jobs.status import print_status
+
+        return print_status(args.run_dir)
+    if args.command == "resume":
+        from tune_jobs.runner import resume_sweep
+
+        return _report(resume_sweep(args.run_dir, args.address))
+
+    plan = _load_plan(args)
+    if args.command == "validate":
+        from tune_jobs.trainable_ref import resolve_trainable
+
+        resolve_trainable(plan.spec.trainable, plan.source)  # fail here, not in a worker
+        print("\n".join(plan.describe()))
+        print("ok: spec is valid")
+        return EXIT_OK
+    from tune_jobs.runner import run_sweep
+
+    address = args.address or os.environ.get("RAY_ADDRESS")
+    return _report(run_sweep(plan, address))
+
+
+def _load_plan(args: argparse.Namespace):  # noqa: ANN202 - RunPlan imported lazily
+    from tune_jobs.plan import make_plan
+    from tune_jobs.runner import absolute_storage
+    from tune_jobs.spec import load_spec
+
+    spec = load_spec(
+        args.spec, args.overrides, smoke=args.smoke, name=args.name, storage=args.storage
+    )
+    spec.storage = absolute_storage(spec.storage)
+    return make_plan(spec, args.spec)
+
+
+def _report(outcome) -> int:  # noqa: ANN001 - SweepOutcome imported lazily
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
+    print(f"\nsweep finished: {counts}")
+    if outcome.best_trial is not None:
+        print(f"best trial: {outcome.best_trial} ({outcome.best_value})")
+    print(f"results: {outcome.run_dir}  (trials.parquet, metrics/, tensorboard/)")
+    print(f"watch:   tensorboard --logdir {outcome.run_dir}")
+    return EXIT_FAILED if outcome.all_failed else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

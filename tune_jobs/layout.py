@@ -1,0 +1,17 @@
+"""Names of the files tune-jobs writes inside RUN_DIR (documented in docs/results.md)."""
+
+__all__ = ["METRICS_DIR", "SCHEMA_PART", "SPEC_FILE", "TENSORBOARD_DIR", "TRIALS_FILE", "TUNER_STATE_FILE"]
+
+#: The resolved spec the run was started from.
+SPEC_FILE = "spec.yaml"
+#: One row per trial, rewritten atomically as trials change.
+TRIALS_FILE = "trials.parquet"
+#: Parquet dataset, one row per reported result, appended as part files.
+METRICS_DIR = "metrics"
+#: Zero-row file holding the union schema of ``metrics/``; it sorts first, so dataset
+#: readers take their schema from it and see columns first written in later parts.
+SCHEMA_PART = "part-00000000-schema.parquet"
+#: One TensorBoard run per trial lives below this directory.
+TENSORBOARD_DIR = "tensorboard"
+#: Written by Ray Tune; its presence marks a run that ``Tuner.restore`` can resume.
+TUNER_STATE_FILE = "tuner.pkl"

@@ -1,0 +1,126 @@
+"""Turn a validated ``SweepSpec`` into the pieces a Tune run needs, without starting Ray.
+
+``RunPlan`` is what ``tune-jobs validate`` prints and what the runner builds the
+``Tuner`` from: the nested param space, the variant points, the trial count and the
+per-trial resources.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from tune_jobs.errors import SpecError
+from tune_jobs.spec.schema import SweepSpec
+from tune_jobs.trainable_ref import TRIAL_META_KEY
+
+__all__ = ["RunPlan", "make_plan", "set_dotted"]
+
+
+def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in a nested dict, creating intermediate mappings."""
+    *parents, leaf = dotted.split(".")
+    node = target
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[leaf] = value
+
+
+@dataclass
+class RunPlan:
+    """The resolved shape of a sweep."""
+
+    spec: SweepSpec
+    source: str
+    param_space: dict[str, Any]
+    """Nested config with Tune domains where values are searched."""
+    points: list[dict[str, Any]]
+    """One nested override dict per variant (``points_to_evaluate``)."""
+    variant_names: list[str]
+    grid_size: int
+    """Configurations per sample from grid dimensions (1 without a grid)."""
+    variant_trials: int
+    """Trials from variants: a variant is expanded over grid keys it does not set."""
+
+    @property
+    def num_trials(self) -> int:
+        """How many trials the sweep will run."""
+        return self.variant_trials + self.spec.num_samples * self.grid_size
+
+    @property
+    def tune_num_samples(self) -> int:
+        """``TuneConfig.num_samples``: each variant point replaces one sample in Tune."""
+        return len(self.points) + self.spec.num_samples
+
+    def describe(self) -> list[str]:
+        """Human-readable lines for ``tune-jobs validate``."""
+        s = self.spec
+        res = ", ".join(f"{k}={v:g}" for k, v in s.resources.as_ray().items())
+        trainable = s.trainable if isinstance(s.trainable, str) else f"command {s.trainable.command}"
+        lines = [
+            f"spec: {self.source}",
+            f"name: {s.name}  ->  RUN_DIR = {s.storage.rstrip('/')}/{s.name}",
+            f"trainable: {trainable}",
+            f"objective: {s.mode} {s.metric}",
+            f"trials: {self.num_trials} ({self.variant_trials} from variants + {s.num_samples}"
+            f" samples x {self.grid_size} grid points)",
+            f"search: {s.search.algorithm} (seed {s.search.seed}); scheduler: {s.scheduler.type}",
+            f"per-trial resources: {res}; max concurrent: {s.max_concurrent or 'unlimited'}",
+            f"stop: max_iterations={s.stop.max_iterations}, max_time_s={s.stop.max_time_s}",
+        ]
+        if s.space:
+            lines.append("space:")
+            lines += [f"  {k}: {d.describe()}" for k, d in s.space.items()]
+        if self.variant_names:
+            lines.append("variants: " + ", ".join(self.variant_names))
+        return lines
+
+
+def make_plan(spec: SweepSpec, source: str) -> RunPlan:
+    """Resolve ``spec`` into a ``RunPlan``; raises ``SpecError`` on inconsistencies."""
+    param_space: dict[str, Any] = copy.deepcopy(spec.config)
+    grid_keys: dict[str, int] = {}
+    for key, domain in spec.space.items():
+        if spec.search.algorithm == "grid":
+            if domain.values is None:
+                raise SpecError(
+                    source,
+                    f"space.{key}",
+                    f"search.algorithm grid needs finite values (grid or choice); got {domain.kind}",
+                )
+            from ray import tune
+
+            set_dotted(param_space, key, tune.grid_search(domain.values))
+            grid_keys[key] = len(domain.values)
+        else:
+            set_dotted(param_space, key, domain.to_tune())
+            if domain.kind == "grid":
+                grid_keys[key] = len(domain.args)
+    param_space[TRIAL_META_KEY] = {"variant": None}
+    grid_size = math.prod(grid_keys.values())
+
+    variants = spec.variants.expand() if spec.variants else []
+    points: list[dict[str, Any]] = []
+    for name, overrides in variants:
+        point: dict[str, Any] = {}
+        for key, value in overrides.items():
+            set_dotted(point, key, value)
+        point[TRIAL_META_KEY] = {"variant": name}
+        points.append(point)
+    names = [n for n, _ in variants]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise SpecError(source, "variants", f"duplicate variant names: {sorted(duplicates)}")
+    variant_trials = sum(
+        math.prod(n for k, n in grid_keys.items() if k not in overrides) for _, overrides in variants
+    )
+    plan = RunPlan(spec, source, param_space, points, names, grid_size, variant_trials)
+    if plan.num_trials == 0:
+        raise SpecError(source, "search.num_samples", "the sweep would run no trial")
+    return plan

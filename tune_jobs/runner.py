@@ -1,0 +1,198 @@
+"""Run and resume sweeps: the one place that builds Ray Tune's ``Tuner``.
+
+Everything Ray-driver-side (Tuner, RunConfig, callbacks, searchers, schedulers) is
+assembled here from a ``RunPlan``, so following Ray's API changes touches one module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from tune_jobs.errors import UserError
+from tune_jobs.plan import RunPlan, make_plan
+from tune_jobs.schedulers import SchedulerRequest, create_scheduler
+from tune_jobs.search import SearchRequest, create_searcher
+from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
+from tune_jobs.spec.convert import build
+from tune_jobs.spec.loader import parse_yaml, spec_to_dict
+from tune_jobs.spec.schema import SweepSpec
+from tune_jobs.storage import RunStorage, split_storage
+from tune_jobs.trainable_ref import resolve_trainable
+
+__all__ = ["SweepOutcome", "absolute_storage", "init_ray", "resume_sweep", "run_sweep"]
+
+
+@dataclass
+class SweepOutcome:
+    """What a finished (or interrupted) sweep reports back to the CLI."""
+
+    run_dir: str
+    statuses: dict[str, int]
+    best_trial: str | None
+    best_value: float | None
+    best_config: dict[str, Any] | None
+
+    @property
+    def all_failed(self) -> bool:
+        """Every trial ended in ERROR."""
+        total = sum(self.statuses.values())
+        return total > 0 and self.statuses.get("ERROR", 0) == total
+
+
+def absolute_storage(storage: str) -> str:
+    """Make a local storage path absolute so a resumed run writes to the same place."""
+    if "://" in storage:
+        return storage
+    return split_storage(storage)[1]
+
+
+def init_ray(address: str | None) -> None:
+    """Connect to the cluster at ``address`` (or ``RAY_ADDRESS``), else start a local Ray.
+
+    Inside a Ray job the job's cluster is joined; a second Ray is never started.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
+    if address or os.environ.get("RAY_ADDRESS"):
+        ray.init(address=address, log_to_driver=True)
+        return
+    # Project code imported by module name must import on workers too.
+    path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
+    ray.init(
+        include_dashboard=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path}},
+        log_to_driver=True,
+    )
+
+
+def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
+    """Start a new sweep for ``plan``; RUN_DIR must not hold a previous run."""
+    spec = plan.spec
+    run = RunStorage.for_run(spec.storage, spec.name)
+    _prepare_run_dir(run, spec, plan.source)
+    trainable = resolve_trainable(spec.trainable, plan.source)
+    init_ray(address)
+    tuner = _build_tuner(plan, trainable, run)
+    return _fit(tuner, spec, run)
+
+
+def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
+    """Continue an interrupted sweep in ``run_dir`` from its last experiment snapshot."""
+    from ray import tune
+
+    run = RunStorage.open(run_dir)
+    if not run.exists(SPEC_FILE) or not run.exists(TUNER_STATE_FILE):
+        raise UserError(f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})")
+    source = run.path(SPEC_FILE)
+    raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
+    spec = build(SweepSpec, raw, "", source)
+    trainable = resolve_trainable(spec.trainable, source)
+    init_ray(address)
+    _disable_default_loggers()
+    path = run_dir if "://" in run_dir else run.root
+    tuner = tune.Tuner.restore(
+        path,
+        trainable=tune.with_resources(trainable, spec.resources.as_ray()),
+        resume_unfinished=True,
+        resume_errored=True,
+        storage_filesystem=None if run.is_local else run.fs,
+    )
+    return _fit(tuner, spec, run)
+
+
+def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
+    try:
+        exists = run.exists(TUNER_STATE_FILE)
+    except OSError as err:
+        raise UserError(f"{spec.storage}: storage is not reachable ({err})") from None
+    if exists:
+        raise UserError(
+            f"{run.root}: a run named {spec.name!r} already exists; resume it with "
+            f"`tune-jobs resume {run.root}` or pick another --name"
+        )
+    try:
+        run.makedirs()
+        text = f"# Resolved from {source}\n" + yaml.safe_dump(spec_to_dict(spec), sort_keys=False)
+        run.write_bytes(text.encode(), SPEC_FILE)
+    except OSError as err:
+        raise UserError(f"{spec.storage}: storage is not writable ({err})") from None
+
+
+def _disable_default_loggers() -> None:
+    # Tune's CSV/JSON/TensorBoardX loggers duplicate our sinks and halve throughput.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+
+
+def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
+    from ray import tune
+
+    spec = plan.spec
+    _disable_default_loggers()
+    searcher = create_searcher(
+        spec.search.algorithm,
+        SearchRequest(spec.metric, spec.mode, spec.search.seed, plan.points, spec.max_concurrent),
+    )
+    scheduler = create_scheduler(
+        spec.scheduler.type, SchedulerRequest(spec.metric, spec.mode, spec.stop.max_iterations)
+    )
+    stop: dict[str, float] = {}
+    if spec.stop.max_iterations is not None:
+        stop["training_iteration"] = spec.stop.max_iterations
+    if spec.stop.max_time_s is not None:
+        stop["time_total_s"] = spec.stop.max_time_s
+    callbacks = [
+        ParquetResultsSink(spec.storage, spec.name),
+        TensorBoardSink(spec.storage, spec.name, spec.metric),
+    ]
+    fs, base = split_storage(spec.storage)
+    return tune.Tuner(
+        tune.with_resources(trainable, spec.resources.as_ray()),
+        param_space=plan.param_space,
+        tune_config=tune.TuneConfig(
+            metric=spec.metric,
+            mode=spec.mode,
+            search_alg=searcher,
+            scheduler=scheduler,
+            num_samples=plan.tune_num_samples,
+            max_concurrent_trials=spec.max_concurrent,
+            reuse_actors=spec.reuse_actors,
+            trial_dirname_creator=lambda trial: trial.trial_id,
+        ),
+        run_config=tune.RunConfig(
+            name=spec.name,
+            storage_path=base if "://" not in spec.storage else spec.storage,
+            storage_filesystem=None if run.is_local else fs,
+            stop=stop or None,
+            callbacks=callbacks,
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoints_to_keep),
+            verbose=1,
+        ),
+    )
+
+
+def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
+    grid = tuner.fit()
+    statuses: Counter[str] = Counter()
+    for result in grid:
+        statuses["ERROR" if result.error else "TERMINATED"] += 1
+    best_trial = best_value = best_config = None
+    try:
+        best = grid.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
+    except RuntimeError:
+        best = None  # no trial reported the metric
+    if best is not None and best.metrics:
+        best_value = best.metrics.get(spec.metric)
+        best_trial = best.metrics.get("trial_id")
+        best_config = best.config
+    return SweepOutcome(run.root, dict(statuses), best_trial, best_value, best_config)

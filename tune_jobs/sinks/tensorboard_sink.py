@@ -1,0 +1,158 @@
+"""Live TensorBoard: one run per trial under ``RUN_DIR/tensorboard/<trial_id>``.
+
+Scalars are written by a background thread as results arrive and flushed every
+``flush_secs``, so ``tensorboard --logdir RUN_DIR`` shows running trials. Each run also
+carries the HParams summaries (searched and fixed parameters, the objective metric),
+so TensorBoard's HParams view compares trials. For URI storage the event files are
+written locally and uploaded after each flush.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs as pafs
+from ray.tune import Callback
+
+from tune_jobs.layout import TENSORBOARD_DIR
+from tune_jobs.sinks.rows import flatten, metrics_of
+from tune_jobs.sinks.worker import BackgroundWorker
+from tune_jobs.storage import RunStorage
+from tune_jobs.trainable_ref import TRIAL_META_KEY
+
+__all__ = ["TensorBoardSink"]
+_SKIP_SCALARS = frozenset({"training_iteration", "timestamp", "time_this_iter_s"})
+
+
+class TensorBoardSink(Callback):
+    """Tune callback writing each trial's numeric metrics to TensorBoard event files.
+
+    Args:
+        storage: the spec's ``storage``; name: experiment name.
+        metric: the objective, listed as the HParams metric.
+        flush_secs: how often event files are flushed (and uploaded for URIs).
+    """
+
+    def __init__(self, storage: str, name: str, metric: str, flush_secs: float = 2.0) -> None:
+        self._storage_spec = storage
+        self._name = name
+        self._metric = metric
+        self._flush_secs = flush_secs
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._worker: BackgroundWorker | None = None
+        self._writers: dict[str, Any] = {}
+        self._local_root: Path | None = None
+        self._run: RunStorage | None = None
+        self._last_upload = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:
+        keep = ("_storage_spec", "_name", "_metric", "_flush_secs")
+        return {k: self.__dict__[k] for k in keep}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
+
+    def setup(self, **info: Any) -> None:
+        """Pick the event-file directory and start the writer thread."""
+        self._run = RunStorage.for_run(self._storage_spec, self._name)
+        if self._run.is_local:
+            self._local_root = Path(self._run.path(TENSORBOARD_DIR))
+        else:
+            self._local_root = Path(tempfile.mkdtemp(prefix="tune-jobs-tb-")) / TENSORBOARD_DIR
+        self._local_root.mkdir(parents=True, exist_ok=True)
+        self._worker = BackgroundWorker("tune-jobs-tensorboard")
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        if self._worker is None:
+            return
+        step = int(result.get("training_iteration") or 0)
+        scalars = {
+            k: float(v)
+            for k, v in metrics_of(result).items()
+            if k not in _SKIP_SCALARS and isinstance(v, (int, float)) and not isinstance(v, bool)
+        }
+        tid = trial.trial_id
+        config = dict(trial.config) if tid not in self._writers else None
+        self._worker.submit(lambda: self._write(tid, config, step, scalars))
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close(trial.trial_id)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._close(trial.trial_id)
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self._worker is None:
+            return
+        for tid in list(self._writers):
+            self._close(tid)
+        self._worker.submit(lambda: self._upload(force=True))
+        self._worker.close()
+
+    # --- writer thread ----------------------------------------------------------
+    def _write(self, tid: str, config: dict | None, step: int, scalars: dict[str, float]) -> None:
+        writer = self._writers.get(tid)
+        if writer is None:
+            writer = self._open(tid, config or {})
+        for tag, value in scalars.items():
+            writer.add_scalar(tag, value, global_step=step)
+        self._upload(force=False)
+
+    def _open(self, tid: str, config: dict[str, Any]) -> Any:
+        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
+
+        assert self._local_root is not None
+        writer = SummaryWriter(str(self._local_root / tid), flush_secs=self._flush_secs)
+        meta = config.pop(TRIAL_META_KEY, None) or {}
+        params = {k: _hparam_value(v) for k, v in flatten(config, sep=".").items()}
+        if meta.get("variant"):
+            params["variant"] = str(meta["variant"])
+        exp, ssi, sei = hparams(params, {self._metric: math.nan})
+        for summary in (exp, ssi, sei):
+            writer.file_writer.add_summary(summary)
+        self._writers[tid] = writer
+        return writer
+
+    def _close(self, tid: str) -> None:
+        if self._worker is None:
+            return
+
+        def job() -> None:
+            writer = self._writers.get(tid)
+            if writer is not None:
+                writer.close()
+            self._upload(force=True)
+
+        self._worker.submit(job)
+
+    def _upload(self, force: bool) -> None:
+        """Copy local event files to URI storage (no-op for local RUN_DIRs)."""
+        run = self._run
+        if run is None or run.is_local or self._local_root is None:
+            return
+        if not force and time.monotonic() - self._last_upload < self._flush_secs:
+            return
+        for writer in self._writers.values():
+            writer.flush()
+        pafs.copy_files(
+            str(self._local_root),
+            run.path(TENSORBOARD_DIR),
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=run.fs,
+        )
+        self._last_upload = time.monotonic()
+
+
+def _hparam_value(value: Any) -> Any:
+    """HParams accept numbers, strings and booleans; render everything else as text."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    return "null" if value is None else str(value)

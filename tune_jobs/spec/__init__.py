@@ -1,0 +1,31 @@
+"""The sweep spec: schema, YAML loading, overrides and the smoke rule."""
+
+from tune_jobs.spec.loader import apply_overrides, apply_smoke, load_spec, spec_to_dict
+from tune_jobs.spec.schema import (
+    CommandSpec,
+    ResourcesSpec,
+    SchedulerSpec,
+    SearchSpec,
+    SmokeSpec,
+    StopSpec,
+    SweepSpec,
+    VariantsSpec,
+)
+from tune_jobs.spec.space import DOMAIN_KINDS, Domain
+
+__all__ = [
+    "DOMAIN_KINDS",
+    "CommandSpec",
+    "Domain",
+    "ResourcesSpec",
+    "SchedulerSpec",
+    "SearchSpec",
+    "SmokeSpec",
+    "StopSpec",
+    "SweepSpec",
+    "VariantsSpec",
+    "apply_overrides",
+    "apply_smoke",
+    "load_spec",
+    "spec_to_dict",
+]

@@ -1,0 +1,179 @@
+"""Read a spec file, apply ``--set`` overrides and ``--smoke``, and validate it."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tune_jobs.errors import SpecError
+from tune_jobs.spec.convert import build, show
+from tune_jobs.spec.schema import StopSpec, SweepSpec
+
+__all__ = ["apply_overrides", "apply_smoke", "load_spec", "parse_yaml", "spec_to_dict"]
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-4`` as a float (YAML 1.1 needs ``1.0e-4``)."""
+
+
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse YAML text; syntax errors become one-line ``SpecError``s with the position."""
+    try:
+        return yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        problem = getattr(err, "problem", None) or str(err)
+        raise SpecError(source, "", f"invalid YAML at {where}: {problem}") from None
+
+
+def load_spec(
+    path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    smoke: bool = False,
+    name: str | None = None,
+    storage: str | None = None,
+) -> SweepSpec:
+    """Load, override and validate a spec file.
+
+    Args:
+        path: the YAML file.
+        overrides: ``key.path=value`` strings (values parsed as YAML).
+        smoke: shrink the sweep with the documented smoke rule.
+        name: replaces ``name:``.
+        storage: replaces ``storage:``.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(source, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpecError(source, "", f"cannot read file ({err.__class__.__name__})") from None
+    raw = parse_yaml(text, source)
+    if not isinstance(raw, dict):
+        raise SpecError(source, "", f"a spec must be a mapping of keys; got {show(raw)}")
+    raw = apply_overrides(raw, overrides or [], source)
+    if name is not None:
+        raw["name"] = name
+    if storage is not None:
+        raw["storage"] = storage
+    spec = build(SweepSpec, raw, "", source)
+    return apply_smoke(spec) if smoke else spec
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:
+    """Apply ``--set key.path=value`` overrides to the raw spec mapping.
+
+    Dotted keys that exist literally (``space: {optimizer.lr: ...}``) are matched
+    first, so ``--set space.optimizer.lr.loguniform=[1e-4,1e-2]`` reaches them.
+    """
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        key_path, sep, value_text = item.partition("=")
+        if not sep or not key_path.strip():
+            raise SpecError(source, "--set", f"expected key.path=value; got {item!r}")
+        value = parse_yaml(value_text, f"{source} (--set {key_path})") if value_text else None
+        _assign(out, key_path.strip().split("."), value, source, key_path)
+    return out
+
+
+def _assign(node: dict[str, Any], parts: list[str], value: Any, source: str, full: str) -> None:
+    while True:
+        # Prefer the longest dotted prefix that already exists as a literal key.
+        for size in range(len(parts), 0, -1):
+            key = ".".join(parts[:size])
+            if key in node:
+                break
+        else:
+            key, size = parts[0], 1
+        rest = parts[size:]
+        if not rest:
+            node[key] = value
+            return
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise SpecError(source, full, f"--set cannot descend into {show(child)}")
+        node, parts = child, rest
+
+
+def apply_smoke(spec: SweepSpec) -> SweepSpec:
+    """Shrink a spec to a run of well under a minute, by a fixed, documented rule.
+
+    - ``config`` is updated with ``smoke.config`` (e.g. a tiny preset);
+    - grid values are cut to the first two, sampled trials to ``smoke.max_trials``;
+    - variants are cut so variants plus samples stay within ``smoke.max_trials``;
+    - every trial stops after ``smoke.max_iterations`` results and 60 s;
+    - at most 2 trials run at once, with no retries beyond one.
+    """
+    from tune_jobs.spec.space import Domain
+    from tune_jobs.spec.schema import VariantsSpec
+
+    s = copy.deepcopy(spec)
+    budget = s.smoke.max_trials
+    s.config = _deep_merge(s.config, s.smoke.config)
+    s.space = {
+        k: Domain(d.kind, d.args[:2]) if d.kind == "grid" else d for k, d in s.space.items()
+    }
+    if s.variants is not None:
+        kept = s.variants.expand()[:budget]
+        s.variants = VariantsSpec(include_reference=False, named=dict(kept))
+        budget -= len(kept)
+    s.search.num_samples = max(0, min(s.num_samples, budget))
+    if s.variants is None and s.search.num_samples == 0:
+        s.search.num_samples = 1
+    max_iter = min(s.stop.max_iterations or s.smoke.max_iterations, s.smoke.max_iterations)
+    max_time = min(s.stop.max_time_s or 60.0, 60.0)
+    s.stop = StopSpec(max_iterations=max_iter, max_time_s=max_time)
+    s.max_concurrent = min(s.max_concurrent or 2, 2)
+    s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
+    return s
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
+    """The resolved spec as plain YAML-able data (written to ``RUN_DIR/spec.yaml``)."""
+    import dataclasses
+
+    from tune_jobs.spec.space import Domain
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Domain):
+            return {value.kind: list(value.args)}
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(spec)

@@ -1,0 +1,264 @@
+"""The sweep spec: typed dataclasses, one docstring per field, validated on construction.
+
+See ``docs/spec.md`` for the format with examples. Construction goes through
+``tune_jobs.spec.convert.build`` so every error names the file and the key path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tune_jobs.errors import FieldError
+from tune_jobs.spec.space import Domain
+
+__all__ = [
+    "CommandSpec",
+    "ResourcesSpec",
+    "SchedulerSpec",
+    "SearchSpec",
+    "SmokeSpec",
+    "StopSpec",
+    "SweepSpec",
+    "VariantsSpec",
+]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass
+class CommandSpec:
+    """A trainable that runs a training script as a subprocess, one per trial."""
+
+    command: list[str]
+    """The argv (never a shell string). ``${args}`` expands to ``--name=value`` per
+    parameter, ``${args_no_hyphens}`` to ``name=value``, ``${args_json}`` to one JSON
+    argument; ``${trial_dir}`` and ``${project_dir}`` to those directories."""
+    metrics_regex: str | None = None
+    """Optional regex with named groups, e.g. ``Step (?P<step>\\d+): val=(?P<val_loss>[\\d.]+)``;
+    each matching stdout line is one result. JSON-object lines are always results."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment variables for the subprocess."""
+    terminate_grace_s: float = 10.0
+    """Seconds between SIGTERM and SIGKILL when the trial is stopped."""
+
+    def __post_init__(self) -> None:
+        if not self.command:
+            raise FieldError("command", "needs at least one argv element; got an empty list")
+        if self.metrics_regex is not None:
+            try:
+                pattern = re.compile(self.metrics_regex)
+            except re.error as err:
+                raise FieldError("metrics_regex", f"not a valid regex ({err})") from None
+            if not pattern.groupindex:
+                raise FieldError("metrics_regex", "needs named groups like (?P<val_loss>...)")
+        if self.terminate_grace_s < 0:
+            raise FieldError("terminate_grace_s", f"must be >= 0; got {self.terminate_grace_s}")
+
+
+@dataclass
+class SearchSpec:
+    """How configurations are proposed."""
+
+    algorithm: str = "random"
+    """Search algorithm name from the search registry (``tune-jobs validate`` lists them)."""
+    num_samples: int | None = None
+    """Trials sampled from the space (each grid point is repeated this many times).
+    Defaults to 1, or to 0 when ``variants`` are given (then only the variants run);
+    variants are run in addition to these samples."""
+    seed: int | None = None
+    """Seed for the searcher, so the same spec proposes the same configurations."""
+
+    def __post_init__(self) -> None:
+        from tune_jobs.search import SEARCHERS
+
+        if self.algorithm not in SEARCHERS:
+            allowed = ", ".join(sorted(SEARCHERS))
+            raise FieldError("algorithm", f"got {self.algorithm!r}; allowed: {allowed}")
+        if self.num_samples is not None and self.num_samples < 0:
+            raise FieldError("num_samples", f"must be >= 0; got {self.num_samples}")
+
+
+@dataclass
+class SchedulerSpec:
+    """Which trial scheduler decides to continue, pause or stop trials."""
+
+    type: str = "fifo"
+    """Scheduler name from the scheduler registry."""
+
+    def __post_init__(self) -> None:
+        from tune_jobs.schedulers import SCHEDULERS
+
+        if self.type not in SCHEDULERS:
+            allowed = ", ".join(sorted(SCHEDULERS))
+            raise FieldError("type", f"got {self.type!r}; allowed: {allowed}")
+
+
+@dataclass
+class StopSpec:
+    """When a trial stops (whichever comes first)."""
+
+    max_iterations: int | None = None
+    """Stop after this many reported results (``training_iteration``)."""
+    max_time_s: float | None = None
+    """Stop a trial after this many seconds of its own training time."""
+
+    def __post_init__(self) -> None:
+        if self.max_iterations is not None and self.max_iterations < 1:
+            raise FieldError("max_iterations", f"must be >= 1; got {self.max_iterations}")
+        if self.max_time_s is not None and self.max_time_s <= 0:
+            raise FieldError("max_time_s", f"must be > 0; got {self.max_time_s}")
+
+
+@dataclass
+class ResourcesSpec:
+    """Resources each trial asks Ray for."""
+
+    cpu: float = 1.0
+    """CPUs per trial (fractions allowed)."""
+    gpu: float = 0.0
+    """GPUs per trial; fractions pack several trials on one GPU (Ray does not check memory)."""
+    custom: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources per trial, e.g. ``{a100: 1}``."""
+
+    def __post_init__(self) -> None:
+        if self.cpu < 0:
+            raise FieldError("cpu", f"must be >= 0; got {self.cpu}")
+        if self.gpu < 0:
+            raise FieldError("gpu", f"must be >= 0; got {self.gpu}")
+        if self.gpu > 1 and self.gpu != int(self.gpu):
+            raise FieldError("gpu", f"above 1 must be a whole number; got {self.gpu}")
+        for name, amount in self.custom.items():
+            if amount < 0:
+                raise FieldError(f"custom.{name}", f"must be >= 0; got {amount}")
+
+    def as_ray(self) -> dict[str, float]:
+        """The dict ``tune.with_resources`` takes."""
+        return {"cpu": self.cpu, "gpu": self.gpu, **self.custom}
+
+
+@dataclass
+class VariantsSpec:
+    """Explicit configurations: a reference, one-factor-at-a-time sweeps, named combinations.
+
+    Every variant starts from ``config`` plus ``reference``; its name is recorded in the
+    ``variant`` column of ``trials.parquet``.
+    """
+
+    reference: dict[str, Any] = field(default_factory=dict)
+    """Values (dotted keys allowed) every variant starts from."""
+    include_reference: bool = True
+    """Run the reference itself as a variant named ``reference``."""
+    one_factor: dict[str, list[Any]] = field(default_factory=dict)
+    """Per parameter, values tried one at a time around the reference; each is a
+    variant named ``<param>=<value>``."""
+    named: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Named combinations, e.g. ``{fast: {lr: 0.04, batch_size: 20480}}``."""
+
+    def __post_init__(self) -> None:
+        for param, values in self.one_factor.items():
+            if not values:
+                raise FieldError(f"one_factor.{param}", "needs at least one value")
+        for name in self.named:
+            if not _NAME_RE.match(name):
+                raise FieldError(f"named.{name}", "variant names use letters, digits, _ . -")
+
+    def expand(self) -> list[tuple[str, dict[str, Any]]]:
+        """All variants as ``(name, overrides)`` in spec order, reference first."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        if self.include_reference:
+            out.append(("reference", dict(self.reference)))
+        for param, values in self.one_factor.items():
+            for value in values:
+                out.append((f"{param}={value}", {**self.reference, param: value}))
+        for name, overrides in self.named.items():
+            out.append((name, {**self.reference, **overrides}))
+        return out
+
+
+@dataclass
+class SmokeSpec:
+    """How ``--smoke`` shrinks this spec beyond the generic rule (see docs/spec.md)."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    """Config values that make one trial quick, e.g. ``{preset: tiny, max_steps: 20}``."""
+    max_iterations: int = 5
+    """Results per trial in a smoke run."""
+    max_trials: int = 2
+    """At most this many trials (grid values and variants are truncated to fit)."""
+
+    def __post_init__(self) -> None:
+        if self.max_iterations < 1:
+            raise FieldError("max_iterations", f"must be >= 1; got {self.max_iterations}")
+        if self.max_trials < 1:
+            raise FieldError("max_trials", f"must be >= 1; got {self.max_trials}")
+
+
+@dataclass
+class SweepSpec:
+    """A whole sweep: what to train, what to search, how to stop, where results go."""
+
+    name: str
+    """Experiment name; results go to ``<storage>/<name>`` (RUN_DIR)."""
+    trainable: str | CommandSpec
+    """A built-in name (``tune-jobs trainables``), ``pkg.module:func``,
+    ``path/to/file.py:func``, or ``{command: [...]}``."""
+    metric: str
+    """The reported metric to optimise."""
+    mode: Literal["min", "max"] = "min"
+    """Whether lower or higher ``metric`` is better."""
+    description: str | None = None
+    """Free text shown by ``validate``."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """Fixed values for every trial; nested mappings allowed."""
+    space: dict[str, Domain] = field(default_factory=dict)
+    """Searched values; dotted keys (``optimizer.lr``) reach nested config."""
+    variants: VariantsSpec | None = None
+    """Explicit named configurations run in addition to samples from ``space``."""
+    search: SearchSpec = field(default_factory=SearchSpec)
+    """How configurations are proposed."""
+    scheduler: SchedulerSpec = field(default_factory=SchedulerSpec)
+    """How running trials are stopped early."""
+    stop: StopSpec = field(default_factory=StopSpec)
+    """Per-trial stopping rules."""
+    resources: ResourcesSpec = field(default_factory=ResourcesSpec)
+    """Per-trial resources."""
+    max_concurrent: int | None = None
+    """At most this many trials at once (default: as many as resources allow)."""
+    max_failures: int = 0
+    """Retries of a crashed trial from its last checkpoint (-1: retry forever)."""
+    checkpoints_to_keep: int | None = 2
+    """Checkpoints kept per trial (null keeps all)."""
+    reuse_actors: bool = True
+    """Reuse Ray actors between trials (much faster for short trials)."""
+    storage: str = "./results"
+    """Local directory or pyarrow-filesystem URI (``s3://bucket/prefix``)."""
+    smoke: SmokeSpec = field(default_factory=SmokeSpec)
+    """Extra shrinking for ``--smoke`` runs."""
+
+    def __post_init__(self) -> None:
+        if not _NAME_RE.match(self.name):
+            raise FieldError("name", f"use letters, digits, _ . - only; got {self.name!r}")
+        if not self.metric:
+            raise FieldError("metric", "must not be empty")
+        if self.max_concurrent is not None and self.max_concurrent < 1:
+            raise FieldError("max_concurrent", f"must be >= 1; got {self.max_concurrent}")
+        if self.max_failures < -1:
+            raise FieldError("max_failures", f"must be >= -1; got {self.max_failures}")
+        if self.checkpoints_to_keep is not None and self.checkpoints_to_keep < 1:
+            raise FieldError(
+                "checkpoints_to_keep", f"must be >= 1 or null; got {self.checkpoints_to_keep}"
+            )
+        if not self.storage:
+            raise FieldError("storage", "must not be empty")
+        for key in self.space:
+            if not all(key.split(".")):
+                raise FieldError(f"space.{key}", "empty segment in dotted key")
+
+    @property
+    def num_samples(self) -> int:
+        """Trials sampled from the space, resolved from the default rule."""
+        if self.search.num_samples is not None:
+            return self.search.num_samples
+        return 0 if self.variants else 1

@@ -1,0 +1,47 @@
+"""``tune-jobs status RUN_DIR``: trials by state, best so far, rows written."""
+
+from __future__ import annotations
+
+import yaml
+
+from tune_jobs.errors import UserError
+from tune_jobs.layout import SPEC_FILE
+from tune_jobs.storage import RunStorage
+
+__all__ = ["print_status"]
+
+
+def print_status(run_dir: str) -> int:
+    """Print a summary of ``run_dir``; works while the sweep runs. Returns exit code 0."""
+    from analysis.load import load_metrics, load_trials
+
+    run = RunStorage.open(run_dir)
+    if not run.exists(SPEC_FILE):
+        raise UserError(f"{run_dir}: not a tune-jobs run directory (no {SPEC_FILE})")
+    spec = yaml.safe_load(run.read_bytes(SPEC_FILE)) or {}
+    metric, mode = spec.get("metric"), spec.get("mode", "min")
+    trials = load_trials(run_dir)
+    raw = load_metrics(run_dir, clean=False)
+    clean = load_metrics(run_dir, clean=True) if not raw.empty else raw
+    print(f"run: {run.root}  ({spec.get('name')}, {mode} {metric})")
+    if trials.empty:
+        print("trials: none recorded yet")
+    else:
+        counts = trials["status"].value_counts().sort_index()
+        print(f"trials: {len(trials)} (" + ", ".join(f"{n} {s}" for s, n in counts.items()) + ")")
+    print(f"results: {len(raw)} rows written, {len(clean)} in the clean view")
+    if not trials.empty and metric in trials.columns and trials[metric].notna().any():
+        ranked = trials.dropna(subset=[metric]).sort_values(metric, ascending=mode == "min")
+        best = ranked.iloc[0]
+        params = {
+            c.removeprefix("config/"): best[c]
+            for c in trials.columns
+            if c.startswith("config/") and best[c] is not None
+        }
+        label = f" [{best['variant']}]" if best.get("variant") else ""
+        print(f"best so far: {metric}={best[metric]:.6g} trial {best['trial_id']}{label} ({best['status']})")
+        print("  " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    errored = trials[trials["status"] == "ERROR"] if not trials.empty else trials
+    for _, row in errored.iterrows():
+        print(f"error: trial {row['trial_id']}: {row['error']}")
+    return 0

@@ -1,0 +1,89 @@
+"""RUN_DIR access through pyarrow's filesystem layer: local paths and URIs alike.
+
+Writes are atomic for readers: on a local disk a file is written under a temporary
+name and renamed; object stores (S3, GCS) publish an object only when its upload
+completes, so there the final name is written directly.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+__all__ = ["RunStorage", "split_storage"]
+
+
+def split_storage(storage: str) -> tuple[pafs.FileSystem, str]:
+    """``(filesystem, path)`` for a local directory or a pyarrow-filesystem URI."""
+    if "://" in storage:
+        fs, path = pafs.FileSystem.from_uri(storage)
+        return fs, path.rstrip("/")
+    return pafs.LocalFileSystem(), str(Path(storage).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class RunStorage:
+    """One run directory (RUN_DIR) on some filesystem."""
+
+    fs: pafs.FileSystem
+    root: str
+    """RUN_DIR's path on ``fs``."""
+
+    @classmethod
+    def for_run(cls, storage: str, name: str) -> RunStorage:
+        """RUN_DIR = ``<storage>/<name>``."""
+        fs, base = split_storage(storage)
+        return cls(fs, posixpath.join(base, name))
+
+    @classmethod
+    def open(cls, run_dir: str) -> RunStorage:
+        """An existing RUN_DIR given as a path or URI."""
+        fs, path = split_storage(run_dir)
+        return cls(fs, path)
+
+    @property
+    def is_local(self) -> bool:
+        """Whether RUN_DIR is on this machine's disk."""
+        return isinstance(self.fs, pafs.LocalFileSystem)
+
+    def path(self, *parts: str) -> str:
+        """Path of a file inside RUN_DIR."""
+        return posixpath.join(self.root, *parts)
+
+    def makedirs(self, *parts: str) -> None:
+        """Create a directory inside RUN_DIR (and its parents)."""
+        self.fs.create_dir(self.path(*parts), recursive=True)
+
+    def exists(self, *parts: str) -> bool:
+        """Whether a file or directory exists inside RUN_DIR."""
+        return self.fs.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
+
+    def write_bytes(self, data: bytes, *parts: str) -> None:
+        """Write a file so that readers see the old or the new content, never a part."""
+        final = self.path(*parts)
+        if not self.is_local:
+            with self.fs.open_output_stream(final) as out:
+                out.write(data)
+            return
+        tmp = posixpath.join(posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}-{posixpath.basename(final)}")
+        with self.fs.open_output_stream(tmp) as out:
+            out.write(data)
+        self.fs.move(tmp, final)  # rename(2): atomic on one local filesystem
+
+    def write_parquet(self, table: pa.Table, *parts: str) -> None:
+        """Write ``table`` as one Parquet file, atomically."""
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer, compression="zstd")
+        self.write_bytes(buffer.getvalue(), *parts)
+
+    def read_bytes(self, *parts: str) -> bytes:
+        """Read a whole file inside RUN_DIR."""
+        with self.fs.open_input_stream(self.path(*parts)) as f:
+            return f.readall()

@@ -1,0 +1,131 @@
+"""Resolve the spec's ``trainable:`` into a function Tune can run on any node.
+
+Forms: a built-in name, ``pkg.module:func`` (importable from the current directory),
+``path/to/file.py:func``, or a ``CommandSpec`` (a training script run per trial).
+Project-local code is registered with cloudpickle to travel by value, so workers that
+cannot import it (cluster nodes, other working directories) still run it.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tune_jobs.errors import SpecError
+from tune_jobs.spec.schema import CommandSpec
+
+__all__ = ["TRIAL_META_KEY", "resolve_trainable", "strip_trial_meta"]
+
+#: Reserved top-level config key carrying per-trial bookkeeping (variant name, ...).
+#: It is removed before the user's function sees the config.
+TRIAL_META_KEY = "__trial_meta__"
+
+TrainFn = Callable[[dict[str, Any]], Any]
+
+
+def strip_trial_meta(config: dict[str, Any]) -> dict[str, Any]:
+    """The config without the reserved bookkeeping key."""
+    return {k: v for k, v in config.items() if k != TRIAL_META_KEY}
+
+
+def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
+    """Return the per-trial function for ``ref``; errors name ``source`` and ``trainable``."""
+    if isinstance(ref, CommandSpec):
+        from trainables.command import make_command_trainable
+
+        fn = make_command_trainable(
+            ref.command, ref.metrics_regex, ref.env, ref.terminate_grace_s
+        )
+    elif ":" not in ref:
+        from trainables import BUILTIN_TRAINABLES, load_builtin
+
+        if ref not in BUILTIN_TRAINABLES:
+            allowed = ", ".join(sorted(BUILTIN_TRAINABLES))
+            raise SpecError(
+                source,
+                "trainable",
+                f"unknown trainable {ref!r}; allowed: {allowed}, 'module:func', "
+                "'file.py:func' or {command: [...]}",
+            )
+        fn = load_builtin(ref)
+    else:
+        fn = _load_user_function(ref, source)
+    return _with_meta_stripped(fn)
+
+
+def _with_meta_stripped(fn: TrainFn) -> TrainFn:
+    @functools.wraps(fn)
+    def trial(config: dict[str, Any]) -> Any:
+        return fn(strip_trial_meta(config))
+
+    return trial
+
+
+def _load_user_function(ref: str, source: str) -> TrainFn:
+    target, _, func_name = ref.rpartition(":")
+    if not target or not func_name:
+        raise SpecError(source, "trainable", f"expected 'module:func' or 'file.py:func'; got {ref!r}")
+    if target.endswith(".py"):
+        module = _load_file(Path(target), source)
+    else:
+        module = _import_module(target, source)
+    fn = getattr(module, func_name, None)
+    if not callable(fn):
+        raise SpecError(source, "trainable", f"{target} has no function {func_name!r}")
+    if _is_project_local(module):
+        import cloudpickle
+
+        cloudpickle.register_pickle_by_value(module)
+    return fn
+
+
+def _load_file(path: Path, source: str) -> Any:
+    resolved = path if path.is_absolute() else Path.cwd() / path
+    if not resolved.is_file():
+        raise SpecError(source, "trainable", f"file {str(path)!r} not found (relative to {Path.cwd()})")
+    module_name = "tune_jobs_user_" + resolved.stem.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    assert spec is not None and spec.loader is not None  # a .py file always has a loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        del sys.modules[module_name]
+        raise SpecError(
+            source, "trainable", f"importing {str(path)!r} failed: {type(err).__name__}: {err}"
+        ) from None
+    return module
+
+
+def _import_module(name: str, source: str) -> Any:
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name and name.startswith(err.name):
+            raise SpecError(
+                source, "trainable", f"module {name!r} not found (from {cwd} or installed packages)"
+            ) from None
+        raise SpecError(source, "trainable", f"importing {name!r} failed: {err}") from None
+    except Exception as err:
+        raise SpecError(
+            source, "trainable", f"importing {name!r} failed: {type(err).__name__}: {err}"
+        ) from None
+
+
+def _is_project_local(module: Any) -> bool:
+    """True for modules loaded from the working tree rather than an installed package."""
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    resolved = Path(path).resolve()
+    return "site-packages" not in resolved.parts and Path.cwd().resolve() in resolved.parents
