@@ -47,9 +47,7 @@ def clean_view(metrics: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["trial_id", "attempt"], ascending=[True, False])
     )
     # For each attempt: the smallest start among the attempts that came after it.
-    starts["cutoff"] = (
-        starts.groupby("trial_id")["start"].transform(lambda s: s.cummin().shift(1))
-    )
+    starts["cutoff"] = starts.groupby("trial_id")["start"].transform(lambda s: s.cummin().shift(1))
     merged = metrics.merge(starts[["trial_id", "attempt", "cutoff"]], on=["trial_id", "attempt"])
     keep = merged["cutoff"].isna() | (merged["training_iteration"] < merged["cutoff"])
     out = merged.loc[keep].drop(columns="cutoff")

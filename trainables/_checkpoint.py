@@ -43,7 +43,11 @@ def load_checkpoint() -> dict[str, Any] | None:
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     """All random states a training loop depends on, for a checkpoint."""
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(), "data": generator.get_state()}
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "data": generator.get_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state

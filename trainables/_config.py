@@ -19,7 +19,9 @@ def build_config(cls: type[T], config: dict[str, Any], presets: dict[str, dict[s
     values = dict(config)
     preset = values.get("preset", "default")
     if preset not in presets:
-        raise ValueError(f"{cls.__name__}: unknown preset {preset!r}; allowed: {', '.join(presets)}")
+        raise ValueError(
+            f"{cls.__name__}: unknown preset {preset!r}; allowed: {', '.join(presets)}"
+        )
     merged = {**presets[preset], **values, "preset": preset}
     hints = get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}

@@ -32,7 +32,9 @@ class CommandFailed(RuntimeError):
     """The training command exited with a non-zero status."""
 
 
-def render_argv(argv: list[str], params: dict[str, Any], trial_dir: str, project_dir: str) -> list[str]:
+def render_argv(
+    argv: list[str], params: dict[str, Any], trial_dir: str, project_dir: str
+) -> list[str]:
     """Expand placeholders; relative paths that exist in the project are made absolute.
 
     ``params`` are flattened with dots for nested keys (``--optimizer.lr=0.01``).
@@ -96,7 +98,10 @@ def make_command_trainable(
         if command and command[0] in ("python", "python3"):
             command[0] = sys.executable  # the worker's interpreter, with its packages
         stderr_path = Path(trial_dir, "stderr.log")
-        with open(Path(trial_dir, "stdout.log"), "a") as stdout_log, open(stderr_path, "a") as stderr_log:
+        with (
+            open(Path(trial_dir, "stdout.log"), "a") as stdout_log,
+            open(stderr_path, "a") as stderr_log,
+        ):
             process = subprocess.Popen(
                 command,
                 cwd=trial_dir,

@@ -85,7 +85,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def make_spirals(n: int, n_classes: int, noise: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def make_spirals(
+    n: int, n_classes: int, noise: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` points on ``n_classes`` interleaved spiral arms: x (n, 2), y (n,)."""
     y = torch.randint(0, n_classes, (n,), generator=generator)
     radius = torch.rand(n, generator=generator)  # (n,) in [0, 1)
@@ -110,7 +112,9 @@ def _model(cfg: MLPConfig) -> nn.Sequential:
 
 def _optimizer(cfg: MLPConfig, model: nn.Module) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        return torch.optim.SGD(
+            model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
     return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 

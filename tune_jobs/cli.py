@@ -53,26 +53,30 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     validate = sub.add_parser(
-        "validate", help="check a spec and print the plan (starts no Ray)",
+        "validate",
+        help="check a spec and print the plan (starts no Ray)",
         description="Validate a spec and print the resolved plan; starts no Ray.",
     )
     spec_args(validate)
 
     resume = sub.add_parser(
-        "resume", help="continue an interrupted sweep",
+        "resume",
+        help="continue an interrupted sweep",
         description="Continue an interrupted sweep from its last snapshot.",
     )
     resume.add_argument("run_dir", help="the run directory (RUN_DIR)")
     resume.add_argument("--address", help="Ray cluster address")
 
     status = sub.add_parser(
-        "status", help="trials by state, best so far, rows written",
+        "status",
+        help="trials by state, best so far, rows written",
         description="Summarise a run directory, while it runs or after.",
     )
     status.add_argument("run_dir", help="the run directory (RUN_DIR)")
 
     sub.add_parser(
-        "trainables", help="list the built-in trainables",
+        "trainables",
+        help="list the built-in trainables",
         description="List the built-in trainables a spec can name.",
     )
     return parser
@@ -122,7 +126,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _report(run_sweep(plan, address))
 
 
-def _load_plan(args: argparse.Namespace):  # noqa: ANN202 - RunPlan imported lazily
+def _load_plan(args: argparse.Namespace):
     from tune_jobs.plan import make_plan
     from tune_jobs.runner import absolute_storage
     from tune_jobs.spec import load_spec
@@ -134,7 +138,7 @@ def _load_plan(args: argparse.Namespace):  # noqa: ANN202 - RunPlan imported laz
     return make_plan(spec, args.spec)
 
 
-def _report(outcome) -> int:  # noqa: ANN001 - SweepOutcome imported lazily
+def _report(outcome) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
     print(f"\nsweep finished: {counts}")
     if outcome.best_trial is not None:

@@ -1,6 +1,13 @@
 """Names of the files tune-jobs writes inside RUN_DIR (documented in docs/results.md)."""
 
-__all__ = ["METRICS_DIR", "SCHEMA_PART", "SPEC_FILE", "TENSORBOARD_DIR", "TRIALS_FILE", "TUNER_STATE_FILE"]
+__all__ = [
+    "METRICS_DIR",
+    "SCHEMA_PART",
+    "SPEC_FILE",
+    "TENSORBOARD_DIR",
+    "TRIALS_FILE",
+    "TUNER_STATE_FILE",
+]
 
 #: The resolved spec the run was started from.
 SPEC_FILE = "spec.yaml"

@@ -8,13 +8,14 @@ per-trial resources.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.trainable_ref import TRIAL_META_KEY
+from tune_jobs.trial_meta import TRIAL_META_KEY
 
 __all__ = ["RunPlan", "make_plan", "set_dotted"]
 
@@ -30,6 +31,15 @@ def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
             node[part] = child
         node = child
     node[leaf] = value
+
+
+def _has_path(space: dict[str, Any], dotted: str) -> bool:
+    node: Any = space
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 @dataclass
@@ -62,7 +72,9 @@ class RunPlan:
         """Human-readable lines for ``tune-jobs validate``."""
         s = self.spec
         res = ", ".join(f"{k}={v:g}" for k, v in s.resources.as_ray().items())
-        trainable = s.trainable if isinstance(s.trainable, str) else f"command {s.trainable.command}"
+        trainable = (
+            s.trainable if isinstance(s.trainable, str) else f"command {s.trainable.command}"
+        )
         lines = [
             f"spec: {self.source}",
             f"name: {s.name}  ->  RUN_DIR = {s.storage.rstrip('/')}/{s.name}",
@@ -92,7 +104,8 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
                 raise SpecError(
                     source,
                     f"space.{key}",
-                    f"search.algorithm grid needs finite values (grid or choice); got {domain.kind}",
+                    "search.algorithm grid needs finite values (grid or choice); "
+                    f"got {domain.kind}",
                 )
             from ray import tune
 
@@ -102,23 +115,26 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
             set_dotted(param_space, key, domain.to_tune())
             if domain.kind == "grid":
                 grid_keys[key] = len(domain.args)
-    param_space[TRIAL_META_KEY] = {"variant": None}
+    param_space[TRIAL_META_KEY] = {"variant": None, "extra": "{}"}
     grid_size = math.prod(grid_keys.values())
 
     variants = spec.variants.expand() if spec.variants else []
     points: list[dict[str, Any]] = []
     for name, overrides in variants:
         point: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
         for key, value in overrides.items():
-            set_dotted(point, key, value)
-        point[TRIAL_META_KEY] = {"variant": name}
+            # Tune presets may only set paths the param space has; others travel as JSON.
+            set_dotted(point if _has_path(param_space, key) else extra, key, value)
+        point[TRIAL_META_KEY] = {"variant": name, "extra": json.dumps(extra, sort_keys=True)}
         points.append(point)
     names = [n for n, _ in variants]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise SpecError(source, "variants", f"duplicate variant names: {sorted(duplicates)}")
     variant_trials = sum(
-        math.prod(n for k, n in grid_keys.items() if k not in overrides) for _, overrides in variants
+        math.prod(n for k, n in grid_keys.items() if k not in overrides)
+        for _, overrides in variants
     )
     plan = RunPlan(spec, source, param_space, points, names, grid_size, variant_trials)
     if plan.num_trials == 0:

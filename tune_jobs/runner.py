@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from tune_jobs.errors import UserError
-from tune_jobs.plan import RunPlan, make_plan
+from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.plan import RunPlan
 from tune_jobs.schedulers import SchedulerRequest, create_scheduler
 from tune_jobs.search import SearchRequest, create_searcher
-from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml, spec_to_dict
@@ -37,7 +36,6 @@ class SweepOutcome:
     statuses: dict[str, int]
     best_trial: str | None
     best_value: float | None
-    best_config: dict[str, Any] | None
 
     @property
     def all_failed(self) -> bool:
@@ -62,7 +60,10 @@ def init_ray(address: str | None) -> None:
 
     if ray.is_initialized():
         return
+    # Variant presets differ from the base config on purpose; and with Tune's default
+    # loggers off (our sinks replace them) its ResultGrid has no per-trial metrics.
     logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if address or os.environ.get("RAY_ADDRESS"):
         ray.init(address=address, log_to_driver=True)
         return
@@ -92,7 +93,9 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
 
     run = RunStorage.open(run_dir)
     if not run.exists(SPEC_FILE) or not run.exists(TUNER_STATE_FILE):
-        raise UserError(f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})")
+        raise UserError(
+            f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})"
+        )
     source = run.path(SPEC_FILE)
     raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
     spec = build(SweepSpec, raw, "", source)
@@ -164,7 +167,6 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
             search_alg=searcher,
             scheduler=scheduler,
             num_samples=plan.tune_num_samples,
-            max_concurrent_trials=spec.max_concurrent,
             reuse_actors=spec.reuse_actors,
             trial_dirname_creator=lambda trial: trial.trial_id,
         ),
@@ -182,17 +184,15 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
 
 
 def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
-    grid = tuner.fit()
-    statuses: Counter[str] = Counter()
-    for result in grid:
-        statuses["ERROR" if result.error else "TERMINATED"] += 1
-    best_trial = best_value = best_config = None
-    try:
-        best = grid.get_best_result(metric=spec.metric, mode=spec.mode, scope="all")
-    except RuntimeError:
-        best = None  # no trial reported the metric
-    if best is not None and best.metrics:
-        best_value = best.metrics.get(spec.metric)
-        best_trial = best.metrics.get("trial_id")
-        best_config = best.config
-    return SweepOutcome(run.root, dict(statuses), best_trial, best_value, best_config)
+    from analysis.load import load_trials
+
+    tuner.fit()
+    trials = load_trials(run.root if run.is_local else f"{spec.storage}/{spec.name}")
+    statuses = trials["status"].value_counts().to_dict() if not trials.empty else {}
+    best_trial = best_value = None
+    if not trials.empty and spec.metric in trials.columns:
+        ranked = trials.dropna(subset=[spec.metric])
+        if not ranked.empty:
+            best = ranked.sort_values(spec.metric, ascending=spec.mode == "min").iloc[0]
+            best_trial, best_value = str(best["trial_id"]), float(best[spec.metric])
+    return SweepOutcome(run.root, statuses, best_trial, best_value)

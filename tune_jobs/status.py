@@ -36,10 +36,11 @@ def print_status(run_dir: str) -> int:
         params = {
             c.removeprefix("config/"): best[c]
             for c in trials.columns
-            if c.startswith("config/") and best[c] is not None
+            if c.startswith("config/") and best[c] is not None and best[c] == best[c]
         }
         label = f" [{best['variant']}]" if best.get("variant") else ""
-        print(f"best so far: {metric}={best[metric]:.6g} trial {best['trial_id']}{label} ({best['status']})")
+        where = f"trial {best['trial_id']}{label} ({best['status']})"
+        print(f"best so far: {metric}={best[metric]:.6g} {where}")
         print("  " + ", ".join(f"{k}={v}" for k, v in params.items()))
     errored = trials[trials["status"] == "ERROR"] if not trials.empty else trials
     for _, row in errored.iterrows():

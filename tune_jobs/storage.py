@@ -72,7 +72,9 @@ class RunStorage:
             with self.fs.open_output_stream(final) as out:
                 out.write(data)
             return
-        tmp = posixpath.join(posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}-{posixpath.basename(final)}")
+        tmp = posixpath.join(
+            posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}-{posixpath.basename(final)}"
+        )
         with self.fs.open_output_stream(tmp) as out:
             out.write(data)
         self.fs.move(tmp, final)  # rename(2): atomic on one local filesystem

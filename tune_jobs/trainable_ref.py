@@ -19,19 +19,11 @@ from typing import Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.spec.schema import CommandSpec
+from tune_jobs.trial_meta import effective_config
 
-__all__ = ["TRIAL_META_KEY", "resolve_trainable", "strip_trial_meta"]
-
-#: Reserved top-level config key carrying per-trial bookkeeping (variant name, ...).
-#: It is removed before the user's function sees the config.
-TRIAL_META_KEY = "__trial_meta__"
+__all__ = ["resolve_trainable"]
 
 TrainFn = Callable[[dict[str, Any]], Any]
-
-
-def strip_trial_meta(config: dict[str, Any]) -> dict[str, Any]:
-    """The config without the reserved bookkeeping key."""
-    return {k: v for k, v in config.items() if k != TRIAL_META_KEY}
 
 
 def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
@@ -39,9 +31,7 @@ def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
     if isinstance(ref, CommandSpec):
         from trainables.command import make_command_trainable
 
-        fn = make_command_trainable(
-            ref.command, ref.metrics_regex, ref.env, ref.terminate_grace_s
-        )
+        fn = make_command_trainable(ref.command, ref.metrics_regex, ref.env, ref.terminate_grace_s)
     elif ":" not in ref:
         from trainables import BUILTIN_TRAINABLES, load_builtin
 
@@ -62,7 +52,7 @@ def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
 def _with_meta_stripped(fn: TrainFn) -> TrainFn:
     @functools.wraps(fn)
     def trial(config: dict[str, Any]) -> Any:
-        return fn(strip_trial_meta(config))
+        return fn(effective_config(config)[0])
 
     return trial
 
@@ -70,7 +60,9 @@ def _with_meta_stripped(fn: TrainFn) -> TrainFn:
 def _load_user_function(ref: str, source: str) -> TrainFn:
     target, _, func_name = ref.rpartition(":")
     if not target or not func_name:
-        raise SpecError(source, "trainable", f"expected 'module:func' or 'file.py:func'; got {ref!r}")
+        raise SpecError(
+            source, "trainable", f"expected 'module:func' or 'file.py:func'; got {ref!r}"
+        )
     if target.endswith(".py"):
         module = _load_file(Path(target), source)
     else:
@@ -88,7 +80,9 @@ def _load_user_function(ref: str, source: str) -> TrainFn:
 def _load_file(path: Path, source: str) -> Any:
     resolved = path if path.is_absolute() else Path.cwd() / path
     if not resolved.is_file():
-        raise SpecError(source, "trainable", f"file {str(path)!r} not found (relative to {Path.cwd()})")
+        raise SpecError(
+            source, "trainable", f"file {str(path)!r} not found (relative to {Path.cwd()})"
+        )
     module_name = "tune_jobs_user_" + resolved.stem.replace("-", "_")
     spec = importlib.util.spec_from_file_location(module_name, resolved)
     assert spec is not None and spec.loader is not None  # a .py file always has a loader

@@ -47,5 +47,7 @@ def create_searcher(name: str, request: SearchRequest) -> Any:
     try:
         factory = SEARCHERS[name]
     except KeyError:
-        raise KeyError(f"unknown search algorithm {name!r}; allowed: {', '.join(SEARCHERS)}") from None
+        raise KeyError(
+            f"unknown search algorithm {name!r}; allowed: {', '.join(SEARCHERS)}"
+        ) from None
     return factory(request)

@@ -25,10 +25,20 @@ from tune_jobs.layout import METRICS_DIR, SCHEMA_PART, TRIALS_FILE
 from tune_jobs.sinks.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
 from tune_jobs.sinks.worker import BackgroundWorker
 from tune_jobs.storage import RunStorage
-from tune_jobs.trainable_ref import TRIAL_META_KEY
+from tune_jobs.trial_meta import effective_config
 
 __all__ = ["ParquetResultsSink"]
 
+_BOOKKEEPING = (
+    "trial_id",
+    "trial_name",
+    "status",
+    "variant",
+    "attempt",
+    "num_failures",
+    "error",
+    "path",
+)
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Failure)\b.*")
 
 
@@ -72,7 +82,15 @@ class ParquetResultsSink(Callback):
 
     # Tune pickles callbacks into tuner.pkl: keep threads and handles out of it.
     def __getstate__(self) -> dict[str, Any]:
-        runtime = {"_run", "_worker", "_buffer", "_trials", "_trials_dirty", "_last_flush", "_session"}
+        runtime = {
+            "_run",
+            "_worker",
+            "_buffer",
+            "_trials",
+            "_trials_dirty",
+            "_last_flush",
+            "_session",
+        }
         return {k: v for k, v in self.__dict__.items() if k not in runtime}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -98,7 +116,9 @@ class ParquetResultsSink(Callback):
     def on_trial_restore(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._touch(trial)
 
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
         tid = trial.trial_id
         step = result.get("training_iteration")
         if tid not in self._attempts:
@@ -193,29 +213,36 @@ class ParquetResultsSink(Callback):
         """One row per known trial, built on the controller thread (reads Trial objects)."""
         rows = []
         for tid, trial in self._trials.items():
-            config = dict(trial.config)
-            meta = config.pop(TRIAL_META_KEY, None) or {}
+            config, variant = effective_config(trial.config)
             row: dict[str, Any] = {
                 "trial_id": tid,
                 "trial_name": str(trial),
                 "status": self._final_status.get(tid, trial.status),
-                "variant": meta.get("variant"),
+                "variant": variant,
                 "attempt": self._attempts.get(tid, 0),
                 "num_failures": trial.num_failures,
                 "error": self._errors.get(tid),
-                "path": trial.path,
+                "path": _trial_path(trial),
             }
             row.update({f"config/{k}": v for k, v in flatten(config, sep=".").items()})
             row.update(self._latest_metrics.get(tid, {}))
             rows.append(row)
-        columns: list[str] = []
-        seen: set[str] = set()
+        seen: dict[str, None] = {}
         for row in rows:
-            for column in row:
-                if column not in seen:
-                    seen.add(column)
-                    columns.append(column)
+            seen.update(dict.fromkeys(row))
+        # Bookkeeping first, then every config/ column together, then the metrics.
+        config_columns = [c for c in seen if c.startswith("config/")]
+        columns = [*_BOOKKEEPING, *config_columns]
+        columns += [c for c in seen if c not in set(columns)]
         return rows, columns
+
+
+def _trial_path(trial: Any) -> str | None:
+    """Where Tune keeps the trial's files (None before the trial first started)."""
+    try:
+        return trial.path
+    except RuntimeError:
+        return None
 
 
 def _error_summary(trial: Any) -> str:

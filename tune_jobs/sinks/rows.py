@@ -137,9 +137,7 @@ def rows_to_table_inferred(rows: list[dict[str, Any]], columns: list[str]) -> pa
     schema: dict[str, pa.DataType] = {}
     for column in columns:
         kinds = {_kind(row.get(column)) for row in rows} - {None}
-        if column in INT_COLUMNS and kinds <= {"int", "float"}:
-            schema[column] = pa.int64()
-        elif kinds == {"int"}:
+        if (column in INT_COLUMNS and kinds <= {"int", "float"}) or kinds == {"int"}:
             schema[column] = pa.int64()
         elif kinds and kinds <= {"int", "float"}:
             schema[column] = pa.float64()

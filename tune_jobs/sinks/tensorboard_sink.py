@@ -22,7 +22,7 @@ from tune_jobs.layout import TENSORBOARD_DIR
 from tune_jobs.sinks.rows import flatten, metrics_of
 from tune_jobs.sinks.worker import BackgroundWorker
 from tune_jobs.storage import RunStorage
-from tune_jobs.trainable_ref import TRIAL_META_KEY
+from tune_jobs.trial_meta import effective_config
 
 __all__ = ["TensorBoardSink"]
 _SKIP_SCALARS = frozenset({"training_iteration", "timestamp", "time_this_iter_s"})
@@ -69,7 +69,9 @@ class TensorBoardSink(Callback):
         self._local_root.mkdir(parents=True, exist_ok=True)
         self._worker = BackgroundWorker("tune-jobs-tensorboard")
 
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
         if self._worker is None:
             return
         step = int(result.get("training_iteration") or 0)
@@ -111,10 +113,10 @@ class TensorBoardSink(Callback):
 
         assert self._local_root is not None
         writer = SummaryWriter(str(self._local_root / tid), flush_secs=self._flush_secs)
-        meta = config.pop(TRIAL_META_KEY, None) or {}
-        params = {k: _hparam_value(v) for k, v in flatten(config, sep=".").items()}
-        if meta.get("variant"):
-            params["variant"] = str(meta["variant"])
+        plain, variant = effective_config(config)
+        params = {k: _hparam_value(v) for k, v in flatten(plain, sep=".").items()}
+        if variant:
+            params["variant"] = str(variant)
         exp, ssi, sei = hparams(params, {self._metric: math.nan})
         for summary in (exp, ssi, sei):
             writer.file_writer.add_summary(summary)

@@ -110,7 +110,7 @@ def convert(hint: Any, value: Any, path: str, source: str) -> Any:
     if origin in (dict, typing.Dict):  # noqa: UP006
         if not isinstance(value, dict):
             raise SpecError(source, path, f"expected a mapping; got {show(value)}")
-        key_type, item = get_args(hint)
+        _key_type, item = get_args(hint)
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):

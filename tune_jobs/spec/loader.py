@@ -12,6 +12,7 @@ import yaml
 from tune_jobs.errors import SpecError
 from tune_jobs.spec.convert import build, show
 from tune_jobs.spec.schema import StopSpec, SweepSpec
+from tune_jobs.trial_meta import deep_merge
 
 __all__ = ["apply_overrides", "apply_smoke", "load_spec", "parse_yaml", "spec_to_dict"]
 
@@ -37,7 +38,7 @@ _SpecLoader.add_implicit_resolver(
 def parse_yaml(text: str, source: str) -> Any:
     """Parse YAML text; syntax errors become one-line ``SpecError``s with the position."""
     try:
-        return yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_SpecLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
@@ -125,15 +126,13 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     - every trial stops after ``smoke.max_iterations`` results and 60 s;
     - at most 2 trials run at once, with no retries beyond one.
     """
-    from tune_jobs.spec.space import Domain
     from tune_jobs.spec.schema import VariantsSpec
+    from tune_jobs.spec.space import Domain
 
     s = copy.deepcopy(spec)
     budget = s.smoke.max_trials
-    s.config = _deep_merge(s.config, s.smoke.config)
-    s.space = {
-        k: Domain(d.kind, d.args[:2]) if d.kind == "grid" else d for k, d in s.space.items()
-    }
+    s.config = deep_merge(s.config, s.smoke.config)
+    s.space = {k: Domain(d.kind, d.args[:2]) if d.kind == "grid" else d for k, d in s.space.items()}
     if s.variants is not None:
         kept = s.variants.expand()[:budget]
         s.variants = VariantsSpec(include_reference=False, named=dict(kept))
@@ -147,16 +146,6 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     s.max_concurrent = min(s.max_concurrent or 2, 2)
     s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
     return s
-
-
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:

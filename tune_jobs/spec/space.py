@@ -61,7 +61,9 @@ class Domain:
         if kind not in DOMAIN_KINDS:
             raise SpecError(source, kpath, f"unknown distribution; allowed: {allowed}")
         if not isinstance(args, list):
-            raise SpecError(source, kpath, f"expected a list {DOMAIN_KINDS[kind]}; got {show(args)}")
+            raise SpecError(
+                source, kpath, f"expected a list {DOMAIN_KINDS[kind]}; got {show(args)}"
+            )
         if kind in ("choice", "grid"):
             if not args:
                 raise SpecError(source, kpath, "needs at least one value; got an empty list")
@@ -121,11 +123,10 @@ def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
         if high <= 0:
             raise SpecError(source, path, f"sd must be > 0; got {show(high)}")
         return
-    if integer and low > high or not integer and low >= high:
+    if (integer and low > high) or (not integer and low >= high):
         op = ">" if integer else ">="
         raise SpecError(source, path, f"low {op} high; got {show(args)}")
-    if kind.startswith("log") or kind == "qloguniform":
-        if low <= 0:
-            raise SpecError(source, path, f"log-scaled range needs low > 0; got {show(args)}")
+    if (kind.startswith("log") or kind == "qloguniform") and low <= 0:
+        raise SpecError(source, path, f"log-scaled range needs low > 0; got {show(args)}")
     if arity == 3 and args[2] <= 0:
         raise SpecError(source, path, f"q must be > 0; got {show(args[2])}")
