@@ -60,10 +60,6 @@ def init_ray(address: str | None) -> None:
 
     if ray.is_initialized():
         return
-    # Variant presets differ from the base config on purpose; and with Tune's default
-    # loggers off (our sinks replace them) its ResultGrid has no per-trial metrics.
-    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     if address or os.environ.get("RAY_ADDRESS"):
         ray.init(address=address, log_to_driver=True)
         return
@@ -134,6 +130,10 @@ def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
 def _disable_default_loggers() -> None:
     # Tune's CSV/JSON/TensorBoardX loggers duplicate our sinks and halve throughput.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # Variant presets differ from the base config on purpose; and without those
+    # loggers Tune's own ResultGrid has no per-trial metrics (ours are in Parquet).
+    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
 
 def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
@@ -177,6 +177,8 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
             stop=stop or None,
             callbacks=callbacks,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            # Upload trial-directory files (stdout/stderr logs of command trainables).
+            sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoints_to_keep),
             verbose=1,
         ),

@@ -8,7 +8,6 @@ cannot import it (cluster nodes, other working directories) still run it.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
 import os
@@ -50,10 +49,12 @@ def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
 
 
 def _with_meta_stripped(fn: TrainFn) -> TrainFn:
-    @functools.wraps(fn)
     def trial(config: dict[str, Any]) -> Any:
         return fn(effective_config(config)[0])
 
+    # Only the name: Tune names trials after it. (functools.wraps would also copy
+    # __module__/__qualname__ and make the pickler ship the unwrapped function.)
+    trial.__name__ = getattr(fn, "__name__", "trainable")
     return trial
 
 
@@ -71,7 +72,8 @@ def _load_user_function(ref: str, source: str) -> TrainFn:
     if not callable(fn):
         raise SpecError(source, "trainable", f"{target} has no function {func_name!r}")
     if _is_project_local(module):
-        import cloudpickle
+        # Ray pickles with its vendored cloudpickle, which keeps its own registry.
+        from ray import cloudpickle
 
         cloudpickle.register_pickle_by_value(module)
     return fn

@@ -1,0 +1,49 @@
+"""Shared fixtures: one local Ray for the in-process integration tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def ray_local() -> Iterator[None]:
+    """A 2-CPU local Ray shared by the tests that run sweeps in-process."""
+    import ray
+
+    os.chdir(REPO)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
+        log_to_driver=False,
+    )
+    yield
+    ray.shutdown()
+
+
+def write_spec(directory: Path, spec: dict) -> Path:
+    """Write ``spec`` as YAML into ``directory`` and return its path."""
+    import yaml
+
+    path = directory / f"{spec['name']}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def run_spec_in_process(directory: Path, spec: dict, overrides: list[str] | None = None):
+    """Validate and run ``spec`` on the already-started local Ray; returns the outcome."""
+    from tune_jobs.plan import make_plan
+    from tune_jobs.runner import absolute_storage, run_sweep
+    from tune_jobs.spec import load_spec
+
+    spec = {"storage": str(directory / "results"), **spec}
+    path = write_spec(directory, spec)
+    loaded = load_spec(path, overrides or [])
+    loaded.storage = absolute_storage(loaded.storage)
+    return run_sweep(make_plan(loaded, str(path)))
