@@ -59,7 +59,7 @@ def load_spec(
     Args:
         path: the YAML file.
         overrides: ``key.path=value`` strings (values parsed as YAML).
-        smoke: shrink the sweep with the documented smoke rule.
+        smoke: shrink the sweep with the documented smoke rule (before ``overrides``).
         name: replaces ``name:``.
         storage: replaces ``storage:``.
     """
@@ -73,13 +73,15 @@ def load_spec(
     raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"a spec must be a mapping of keys; got {show(raw)}")
+    if smoke:
+        # --set is applied after the smoke rule, so what the user sets explicitly wins.
+        raw = spec_to_dict(apply_smoke(build(SweepSpec, raw, "", source)))
     raw = apply_overrides(raw, overrides or [], source)
     if name is not None:
         raw["name"] = name
     if storage is not None:
         raw["storage"] = storage
-    spec = build(SweepSpec, raw, "", source)
-    return apply_smoke(spec) if smoke else spec
+    return build(SweepSpec, raw, "", source)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> dict[str, Any]:

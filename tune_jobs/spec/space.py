@@ -106,6 +106,13 @@ class Domain:
         return f"{self.kind}{list(self.args)}"
 
 
+def _finite(v: float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
     arity = 3 if kind.startswith("q") else 2
     if len(args) != arity:
@@ -113,7 +120,7 @@ def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
             source, path, f"expected {arity} numbers {DOMAIN_KINDS[kind]}; got {show(args)}"
         )
     for i, v in enumerate(args):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
             raise SpecError(source, join_path(path, i), f"expected a finite number; got {show(v)}")
     integer = kind in ("randint", "qrandint", "lograndint")
     if integer and not all(isinstance(v, int) for v in args):
