@@ -14,7 +14,7 @@ from tune_jobs.errors import UserError
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,6 +140,10 @@ def _load_plan(args: argparse.Namespace):
 
 def _report(outcome) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
+    if outcome.unfinished:
+        print(f"\nsweep interrupted: {counts}")
+        print(f"state saved; continue with: tune-jobs resume {outcome.run_dir}")
+        return EXIT_INTERRUPTED
     print(f"\nsweep finished: {counts}")
     if outcome.best_trial is not None:
         print(f"best trial: {outcome.best_trial} ({outcome.best_value})")

@@ -38,6 +38,11 @@ class SweepOutcome:
     best_value: float | None
 
     @property
+    def unfinished(self) -> int:
+        """Trials left pending, running or interrupted (the sweep was stopped early)."""
+        return sum(n for s, n in self.statuses.items() if s not in ("TERMINATED", "ERROR"))
+
+    @property
     def all_failed(self) -> bool:
         """Every trial ended in ERROR."""
         total = sum(self.statuses.values())

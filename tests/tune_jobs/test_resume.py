@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
@@ -27,7 +28,10 @@ def _rows(metrics_dir: Path) -> int:
         return 0
 
 
-def test_driver_sigkill_then_resume_completes_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["sigkill", "ctrl-c"])
+def test_driver_stopped_then_resume_completes_exactly_once(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     n = 16
     spec = write_spec(
         tmp_path,
@@ -44,8 +48,12 @@ def test_driver_sigkill_then_resume_completes_exactly_once(tmp_path: Path) -> No
     run_dir = tmp_path / "results" / "killed"
     driver = subprocess.Popen(
         [sys.executable, "-m", "tune_jobs", "run", str(spec)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
+    children: list[psutil.Process] = []
     try:
         deadline = time.time() + 180
         while time.time() < deadline and _rows(run_dir / "metrics") < 8:
@@ -53,21 +61,28 @@ def test_driver_sigkill_then_resume_completes_exactly_once(tmp_path: Path) -> No
             time.sleep(0.5)
         assert _rows(run_dir / "metrics") >= 8
         children = psutil.Process(driver.pid).children(recursive=True)
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
+        driver.send_signal(sig)
+        stdout, _ = driver.communicate(timeout=120)
     finally:
         # The embedded Ray outlives a SIGKILLed driver: stop exactly its processes.
-        for child in locals().get("children", []):
-            try:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 child.kill()
-            except psutil.NoSuchProcess:
-                pass
     before = load_metrics(str(run_dir), clean=False)
-    assert before["training_iteration"].max() < n  # killed mid-run
+    assert before["training_iteration"].max() < n  # stopped mid-run
+    if sig == signal.SIGINT:
+        # Ctrl-C: trials stopped, state saved, and the user is told how to resume.
+        assert driver.returncode == 130
+        assert f"tune-jobs resume {run_dir}" in stdout
+        assert set(load_trials(str(run_dir))["status"]) == {"INTERRUPTED"}
 
     resumed = subprocess.run(
         [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sweep finished: 2 TERMINATED" in resumed.stdout

@@ -156,6 +156,9 @@ class ParquetResultsSink(Callback):
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for trial in trials:
             self._trials[trial.trial_id] = trial
+            # Stopped by Ctrl-C (no completion or error event): resumable, not finished.
+            if trial.trial_id not in self._final_status and trial.status != "PENDING":
+                self._final_status[trial.trial_id] = "INTERRUPTED"
         self._trials_dirty = True
         self._flush_async()
         if self._worker is not None:

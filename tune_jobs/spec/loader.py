@@ -11,7 +11,7 @@ import yaml
 
 from tune_jobs.errors import SpecError
 from tune_jobs.spec.convert import build, show
-from tune_jobs.spec.schema import StopSpec, SweepSpec
+from tune_jobs.spec.schema import StopSpec, SweepSpec, VariantsSpec
 from tune_jobs.trial_meta import deep_merge
 
 __all__ = ["apply_overrides", "apply_smoke", "load_spec", "parse_yaml", "spec_to_dict"]
@@ -128,7 +128,6 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     - every trial stops after ``smoke.max_iterations`` results and 60 s;
     - at most 2 trials run at once, with no retries beyond one.
     """
-    from tune_jobs.spec.schema import VariantsSpec
     from tune_jobs.spec.space import Domain
 
     s = copy.deepcopy(spec)
@@ -136,9 +135,8 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     s.config = deep_merge(s.config, s.smoke.config)
     s.space = {k: Domain(d.kind, d.args[:2]) if d.kind == "grid" else d for k, d in s.space.items()}
     if s.variants is not None:
-        kept = s.variants.expand()[:budget]
-        s.variants = VariantsSpec(include_reference=False, named=dict(kept))
-        budget -= len(kept)
+        s.variants = _truncate_variants(s.variants, budget)
+        budget -= len(s.variants.expand())
     s.search.num_samples = max(0, min(s.num_samples, budget))
     if s.variants is None and s.search.num_samples == 0:
         s.search.num_samples = 1
@@ -148,6 +146,29 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     s.max_concurrent = min(s.max_concurrent or 2, 2)
     s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
     return s
+
+
+def _truncate_variants(variants: VariantsSpec, budget: int) -> VariantsSpec:
+    """The first ``budget`` variants of ``expand()``, keeping the spec's structure.
+
+    Kept as reference/one_factor/named (not flattened to ``named``) so generated names
+    like ``lr=0.01`` stay valid and the smoke spec round-trips through ``spec.yaml``.
+    """
+    include_reference = variants.include_reference and budget > 0
+    left = budget - int(include_reference)
+    one_factor: dict[str, list[Any]] = {}
+    for param, values in variants.one_factor.items():
+        if left <= 0:
+            break
+        one_factor[param] = list(values[:left])
+        left -= len(one_factor[param])
+    named = dict(list(variants.named.items())[: max(left, 0)])
+    return VariantsSpec(
+        reference=dict(variants.reference),
+        include_reference=include_reference,
+        one_factor=one_factor,
+        named=named,
+    )
 
 
 def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
