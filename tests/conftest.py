@@ -13,12 +13,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:
-    """A 2-CPU local Ray shared by the tests that run sweeps in-process."""
+    """A local Ray with 2 CPUs and 2 fake GPUs, shared by in-process sweep tests."""
     import ray
 
     os.chdir(REPO)
     ray.init(
         num_cpus=2,
+        num_gpus=2,  # fake: tests the scheduling and CUDA_VISIBLE_DEVICES plumbing
         include_dashboard=False,
         runtime_env={"env_vars": {"PYTHONPATH": str(REPO)}},
         log_to_driver=False,

@@ -17,7 +17,9 @@ from trainables.command import parse_line, render_argv
 def test_render_argv_expands_parameters_and_resolves_project_paths(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text("")
     params = {"lr": 0.1, "model": {"width": 8}, "flag": True, "bs": None}
-    argv = render_argv(["python", "train.py", "${args}", "--out=${trial_dir}"], params, "/t", str(tmp_path))
+    argv = render_argv(
+        ["python", "train.py", "${args}", "--out=${trial_dir}"], params, "/t", str(tmp_path)
+    )
     assert argv[1] == str(tmp_path / "train.py")
     assert argv[2:6] == ["--lr=0.1", "--model.width=8", "--flag=true", "--bs=null"]
     assert argv[6] == "--out=/t"
@@ -30,7 +32,11 @@ def test_parse_line_reads_json_objects_and_regex_groups() -> None:
     assert parse_line('{"loss": 1.5}\n', None) == {"loss": 1.5}
     assert parse_line("[1, 2]", None) is None
     assert parse_line("{not json}", None) is None
-    assert parse_line("Step 50: train=4.1, val=4.3", pattern) == {"step": 50, "train": 4.1, "val": 4.3}
+    assert parse_line("Step 50: train=4.1, val=4.3", pattern) == {
+        "step": 50,
+        "train": 4.1,
+        "val": 4.3,
+    }
     assert parse_line("nothing here", pattern) is None
 
 
@@ -61,7 +67,10 @@ def test_json_command_reports_each_line_and_runs_in_its_trial_dir(
         # Each trial ran in its own directory, where its stdout log is kept.
         cwd = group["cwd"].iloc[0]
         assert cwd.rstrip("/").endswith(tid)
-        assert "starting (not a metric line)" in Path(trials.loc[tid, "path"], "stdout.log").read_text()
+        assert (
+            "starting (not a metric line)"
+            in Path(trials.loc[tid, "path"], "stdout.log").read_text()
+        )
 
 
 @pytest.mark.slow
@@ -131,3 +140,29 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/stat")
     return status.exists() and status.read_text().split()[2] != "Z"
+
+
+@pytest.mark.slow
+def test_fractional_gpus_pack_and_reach_the_script(ray_local: None, tmp_path: Path) -> None:
+    """Two trials asking for half a (fake) GPU share one device; the script sees it."""
+    outcome = run_spec_in_process(
+        tmp_path,
+        {
+            "name": "cmd_gpu",
+            "trainable": {"command": ["python", "tests/fixtures/json_script.py", "${args}"]},
+            "metric": "loss",
+            "config": {"steps": 3, "sleep": 0.5},
+            "space": {"lr": {"grid": [0.1, 0.2]}},
+            "search": {"algorithm": "grid"},
+            "resources": {"cpu": 0.5, "gpu": 0.5},
+        },
+    )
+    assert outcome.statuses == {"TERMINATED": 2}
+    metrics = load_metrics(outcome.run_dir)
+    devices = metrics.groupby("trial_id")["cuda_visible_devices"].first()
+    assert len(devices) == 2
+    assert all(d in ("0", "1") for d in devices)
+    assert devices.nunique() == 1  # packed onto the same GPU
+    # They ran at the same time: their result windows overlap.
+    spans = metrics.groupby("trial_id")["timestamp"].agg(["min", "max"])
+    assert spans["min"].max() <= spans["max"].min() + 1

@@ -17,15 +17,26 @@ pytestmark = pytest.mark.slow
 def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tune_jobs", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_demo_smoke_end_to_end(tmp_path: Path) -> None:
     storage = tmp_path / "results"
     run = _cli(
-        "run", "tune_jobs/specs/demo.yaml", "--smoke", "--storage", str(storage),
-        "--set", "config.max_steps=40", "--set", "config.report_every=10",
+        "run",
+        "tune_jobs/specs/demo.yaml",
+        "--smoke",
+        "--storage",
+        str(storage),
+        "--set",
+        "config.max_steps=40",
+        "--set",
+        "config.report_every=10",
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert "sweep finished: 2 TERMINATED" in run.stdout
@@ -44,7 +55,12 @@ def test_demo_smoke_end_to_end(tmp_path: Path) -> None:
     metrics = pd.read_parquet(run_dir / "metrics")
     assert len(metrics) == 6
     assert set(metrics.columns) >= {
-        "trial_id", "attempt", "training_iteration", "time_total_s", "timestamp", "val_loss"
+        "trial_id",
+        "attempt",
+        "training_iteration",
+        "time_total_s",
+        "timestamp",
+        "val_loss",
     }
     assert metrics["step"].max() == 30
 

@@ -24,8 +24,12 @@ def test_failed_trial_restores_and_every_result_lands_once(ray_local: None, tmp_
             "name": "flaky",
             "trainable": "tests/fixtures/user_trainables.py:counter",
             "metric": "score",
-            "config": {"n": n, "fail_at": fail_at, "ckpt_every": ckpt_every,
-                       "marker_dir": str(markers)},
+            "config": {
+                "n": n,
+                "fail_at": fail_at,
+                "ckpt_every": ckpt_every,
+                "marker_dir": str(markers),
+            },
             "space": {"x": {"grid": [0.0, 1.0]}},
             "search": {"algorithm": "grid"},
             "max_failures": 2,
@@ -75,3 +79,19 @@ def test_trial_that_always_raises_is_recorded_and_sweep_goes_on(
     trials = load_trials(outcome.run_dir)
     assert "this trainable is broken on purpose" in trials.loc[0, "error"]
     assert "\n" not in trials.loc[0, "error"]
+
+
+def test_module_function_trainable_from_the_working_directory(
+    ray_local: None, tmp_path: Path
+) -> None:
+    outcome = run_spec_in_process(
+        tmp_path,
+        {
+            "name": "by_module",
+            "trainable": "tests.fixtures.user_trainables:counter",
+            "metric": "score",
+            "config": {"n": 3, "x": 0.5},
+        },
+    )
+    assert outcome.statuses == {"TERMINATED": 1}
+    assert load_metrics(outcome.run_dir)["score"].tolist() == [value_at(0.5, i) for i in (1, 2, 3)]

@@ -68,7 +68,9 @@ def test_scalars_and_hparams_visible_mid_run(ray_local: None, tmp_path: Path) ->
         assert [e.step for e in events] == list(range(1, n + 1))
         # HParams: the session start info carries the searched and fixed parameters.
         content = acc.PluginTagToContent("hparams")
-        start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+        start = plugin_data_pb2.HParamsPluginData.FromString(
+            content["_hparams_/session_start_info"]
+        )
         hparams = start.session_start_info.hparams
         assert hparams["x"].number_value in (0.25, 0.5)
         assert hparams["n"].number_value == n
