@@ -27,6 +27,12 @@ class BuiltinTrainable:
 
 
 BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
+    "lm": BuiltinTrainable(
+        "trainables.lm:train",
+        "GPT-style language model (RoPE, SwiGLU, MoE option; AdamW or Muon); presets tiny, "
+        "cs336-17m, gpt2-124m, modded-155m",
+        "val_loss",
+    ),
     "mlp": BuiltinTrainable(
         "trainables.mlp:train",
         "MLP classifier on a synthetic spiral dataset (seconds on CPU; checkpoints exactly)",
