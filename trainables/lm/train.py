@@ -124,7 +124,7 @@ def train(config: dict[str, Any]) -> None:
     flops_per_token = model.flops_per_token()
     tokens_per_step = cfg.batch_size * cfg.context * cfg.grad_accum
 
-    window_loss, window_steps, val_loss = 0.0, 0, None
+    window_loss, window_steps, eval_time, val_loss = 0.0, 0, 0.0, None
     started = time.perf_counter()
     while step < cfg.max_steps:
         for opt in optimizers:
@@ -148,16 +148,17 @@ def train(config: dict[str, Any]) -> None:
         window_loss += loss_sum
         window_steps += 1
         diverged = not (math.isfinite(loss_sum) and math.isfinite(grad_norm))
-        if step % cfg.eval_every == 0 and not diverged:
-            val_loss = _evaluate(model, data, cfg, device)
         last = step >= cfg.max_steps or diverged
+        if (step % cfg.eval_every == 0 or last) and not diverged:
+            eval_started = time.perf_counter()
+            val_loss = _evaluate(model, data, cfg, device)
+            eval_time += time.perf_counter() - eval_started
         if step % cfg.report_every and not last:
             continue
-        if last and not diverged and step % cfg.eval_every:
-            val_loss = _evaluate(model, data, cfg, device)
         if device.type == "cuda":
             torch.cuda.synchronize()
-        elapsed = max(time.perf_counter() - started, 1e-9)
+        # Training throughput: evaluation time is not training time.
+        elapsed = max(time.perf_counter() - started - eval_time, 1e-9)
         tokens_per_s = window_steps * tokens_per_step / elapsed
         metrics: dict[str, Any] = {
             "step": step,
@@ -190,6 +191,7 @@ def train(config: dict[str, Any]) -> None:
                 "config": cfg.__dict__,
             }
         report(metrics, checkpoint)
-        window_loss, window_steps, started = 0.0, 0, time.perf_counter()
+        window_loss, window_steps, eval_time = 0.0, 0, 0.0
+        started = time.perf_counter()
         if diverged:
             return
