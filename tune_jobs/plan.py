@@ -14,32 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import SpecError
+from tune_jobs.nested import grid_expansion, has_path, set_dotted
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.trial_meta import TRIAL_META_KEY
 
-__all__ = ["RunPlan", "make_plan", "set_dotted"]
-
-
-def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in a nested dict, creating intermediate mappings."""
-    *parents, leaf = dotted.split(".")
-    node = target
-    for part in parents:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[leaf] = value
-
-
-def _has_path(space: dict[str, Any], dotted: str) -> bool:
-    node: Any = space
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False
-        node = node[part]
-    return True
+__all__ = ["RunPlan", "make_plan"]
 
 
 @dataclass
@@ -125,17 +104,14 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
         extra: dict[str, Any] = {}
         for key, value in overrides.items():
             # Tune presets may only set paths the param space has; others travel as JSON.
-            set_dotted(point if _has_path(param_space, key) else extra, key, value)
+            set_dotted(point if has_path(param_space, key) else extra, key, value)
         point[TRIAL_META_KEY] = {"variant": name, "extra": json.dumps(extra, sort_keys=True)}
         points.append(point)
     names = [n for n, _ in variants]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise SpecError(source, "variants", f"duplicate variant names: {sorted(duplicates)}")
-    variant_trials = sum(
-        math.prod(n for k, n in grid_keys.items() if k not in overrides)
-        for _, overrides in variants
-    )
+    variant_trials = sum(grid_expansion(o, grid_keys) for _, o in variants)
     plan = RunPlan(spec, source, param_space, points, names, grid_size, variant_trials)
     if plan.num_trials == 0:
         raise SpecError(source, "search.num_samples", "the sweep would run no trial")

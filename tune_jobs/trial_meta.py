@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["TRIAL_META_KEY", "deep_merge", "effective_config"]
+from tune_jobs.nested import deep_merge
+
+__all__ = ["TRIAL_META_KEY", "effective_config"]
 
 #: Reserved top-level config key carrying per-trial bookkeeping: ``variant`` (name or
 #: None) and ``extra`` (JSON of variant values at keys the param space lacks, which
 #: Tune's preset points cannot set). It is removed before the user's function runs.
 TRIAL_META_KEY = "__trial_meta__"
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """``base`` updated recursively with ``extra`` (neither is modified)."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def effective_config(config: dict[str, Any]) -> tuple[dict[str, Any], str | None]:

@@ -9,6 +9,7 @@ key path. Classes may define ``from_spec(value, path, source)`` to parse themsel
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -157,4 +158,8 @@ def _convert_scalar(hint: Any, value: Any, path: str, source: str) -> Any:
         raise TypeError(f"unsupported annotation {hint!r} at {path}")
     if not ok:
         raise SpecError(source, path, f"expected {describe_type(hint)}; got {show(value)}")
-    return float(value) if hint is float else value
+    if hint is float:
+        if not math.isfinite(value):
+            raise SpecError(source, path, f"expected a finite number; got {show(value)}")
+        return float(value)
+    return value

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 
 from tune_jobs.errors import SpecError
+from tune_jobs.nested import deep_merge, grid_expansion
 from tune_jobs.spec.convert import build, show
 from tune_jobs.spec.schema import StopSpec, SweepSpec, VariantsSpec
-from tune_jobs.trial_meta import deep_merge
 
 __all__ = ["apply_overrides", "apply_smoke", "load_spec", "parse_yaml", "spec_to_dict"]
 
@@ -123,8 +123,10 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     """Shrink a spec to a run of well under a minute, by a fixed, documented rule.
 
     - ``config`` is updated with ``smoke.config`` (e.g. a tiny preset);
-    - grid values are cut to the first two, sampled trials to ``smoke.max_trials``;
-    - variants are cut so variants plus samples stay within ``smoke.max_trials``;
+    - grid parameters keep their first two values, later ones only their first value
+      where two would make the grid larger than ``smoke.max_trials``;
+    - variants, then samples, fill ``smoke.max_trials`` (each counted once per grid
+      point; at least one trial runs);
     - every trial stops after ``smoke.max_iterations`` results and 60 s;
     - at most 2 trials run at once, with no retries beyond one.
     """
@@ -133,12 +135,27 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     s = copy.deepcopy(spec)
     budget = s.smoke.max_trials
     s.config = deep_merge(s.config, s.smoke.config)
-    s.space = {k: Domain(d.kind, d.args[:2]) if d.kind == "grid" else d for k, d in s.space.items()}
+    grid_points = 1
+    space: dict[str, Domain] = {}
+    for key, domain in s.space.items():
+        if domain.kind == "grid":
+            keep = 2 if grid_points * 2 <= budget and len(domain.args) > 1 else 1
+            domain = Domain(domain.kind, domain.args[:keep])
+            grid_points *= keep
+        space[key] = domain
+    s.space = space
+    grid_sizes = {k: len(d.args) for k, d in s.space.items() if d.kind == "grid"}
     if s.variants is not None:
-        s.variants = _truncate_variants(s.variants, budget)
-        budget -= len(s.variants.expand())
-    s.search.num_samples = max(0, min(s.num_samples, budget))
-    if s.variants is None and s.search.num_samples == 0:
+        # The longest prefix of variants whose trials (grid expansion included) fit.
+        for keep in range(len(s.variants.expand()), -1, -1):
+            kept = _truncate_variants(s.variants, keep)
+            used = sum(grid_expansion(o, grid_sizes) for _, o in kept.expand())
+            if used <= budget:
+                break
+        s.variants = kept
+        budget -= used
+    s.search.num_samples = max(0, min(s.num_samples, budget // grid_points))
+    if (s.variants is None or not s.variants.expand()) and s.search.num_samples == 0:
         s.search.num_samples = 1
     max_iter = min(s.stop.max_iterations or s.smoke.max_iterations, s.smoke.max_iterations)
     max_time = min(s.stop.max_time_s or 60.0, 60.0)
