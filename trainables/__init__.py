@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["BUILTIN_TRAINABLES", "BuiltinTrainable", "load_builtin"]
+__all__ = ["BUILTIN_TRAINABLES", "BuiltinTrainable", "load_builtin", "load_config_class"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class BuiltinTrainable:
     """One line for ``tune-jobs trainables``."""
     default_metric: str
     """The metric its specs usually optimise."""
+    config: str | None = None
+    """``module:Class`` of its config dataclass, ``module:NAME`` of its presets after a comma."""
 
 
 BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
@@ -32,11 +34,13 @@ BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
         "GPT-style language model (RoPE, SwiGLU, MoE option; AdamW or Muon); presets tiny, "
         "cs336-17m, gpt2-124m, modded-155m",
         "val_loss",
+        "trainables.lm.config:LMConfig,PRESETS",
     ),
     "mlp": BuiltinTrainable(
         "trainables.mlp:train",
         "MLP classifier on a synthetic spiral dataset (seconds on CPU; checkpoints exactly)",
         "val_loss",
+        "trainables.mlp:MLPConfig,PRESETS",
     ),
 }
 
@@ -50,3 +54,14 @@ def load_builtin(name: str) -> Callable[[dict[str, Any]], None]:
         raise KeyError(f"unknown built-in trainable {name!r}; allowed: {allowed}") from None
     module_name, func_name = entry.target.split(":")
     return getattr(importlib.import_module(module_name), func_name)
+
+
+def load_config_class(name: str) -> tuple[type | None, dict[str, dict[str, Any]]]:
+    """The config dataclass and presets of built-in ``name`` (``None, {}`` if it has none)."""
+    entry = BUILTIN_TRAINABLES[name]
+    if entry.config is None:
+        return None, {}
+    target, _, presets_name = entry.config.partition(",")
+    module_name, class_name = target.split(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name), getattr(module, presets_name, {}) if presets_name else {}

@@ -74,11 +74,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("run_dir", help="the run directory (RUN_DIR)")
 
-    sub.add_parser(
+    trainables = sub.add_parser(
         "trainables",
-        help="list the built-in trainables",
-        description="List the built-in trainables a spec can name.",
+        help="list the built-in trainables, or one's config keys",
+        description="List the built-in trainables a spec can name; with NAME, its config keys.",
     )
+    trainables.add_argument("name", nargs="?", help="a built-in trainable to describe")
     return parser
 
 
@@ -92,17 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("tune-jobs: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trainables":
-        from trainables import BUILTIN_TRAINABLES
-
-        width = max(len(n) for n in BUILTIN_TRAINABLES)
-        for name, entry in sorted(BUILTIN_TRAINABLES.items()):
-            print(f"{name:<{width}}  {entry.summary}")
-        return EXIT_OK
+        return _print_trainables(args.name)
     if args.command == "status":
         from tune_jobs.status import print_status
 
@@ -124,6 +123,32 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     address = args.address or os.environ.get("RAY_ADDRESS")
     return _report(run_sweep(plan, address))
+
+
+def _print_trainables(name: str | None) -> int:
+    from trainables import BUILTIN_TRAINABLES, load_config_class
+    from trainables.describe import describe_config
+
+    if name is None:
+        width = max(len(n) for n in BUILTIN_TRAINABLES)
+        for key, entry in sorted(BUILTIN_TRAINABLES.items()):
+            print(f"{key:<{width}}  {entry.summary}")
+        print("\n`tune-jobs trainables NAME` lists a trainable's config keys.")
+        return EXIT_OK
+    if name not in BUILTIN_TRAINABLES:
+        allowed = ", ".join(sorted(BUILTIN_TRAINABLES))
+        raise UserError(f"unknown trainable {name!r}; allowed: {allowed}")
+    entry = BUILTIN_TRAINABLES[name]
+    print(f"{name}: {entry.summary}\nusual metric: {entry.default_metric}")
+    config_class, presets = load_config_class(name)
+    if config_class is None:
+        return EXIT_OK
+    if presets:
+        print("presets: " + ", ".join(presets))
+    print("config keys (spec `config:` / `space:`, or --set config.KEY=VALUE):")
+    for field in describe_config(config_class):
+        print(f"  {field.name} ({field.type}, default {field.default!r}): {field.doc}")
+    return EXIT_OK
 
 
 def _load_plan(args: argparse.Namespace):
