@@ -102,7 +102,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     spec = build(SweepSpec, raw, "", source)
     trainable = resolve_trainable(spec.trainable, source)
     init_ray(address)
-    _disable_default_loggers()
+    _configure_tune()
     path = run_dir if "://" in run_dir else run.root
     tuner = tune.Tuner.restore(
         path,
@@ -132,9 +132,13 @@ def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
         raise UserError(f"{spec.storage}: storage is not writable ({err})") from None
 
 
-def _disable_default_loggers() -> None:
+def _configure_tune() -> None:
+    """Process-wide Tune settings for every sweep, set in this one place."""
     # Tune's CSV/JSON/TensorBoardX loggers duplicate our sinks and halve throughput.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # Trainables report a validation metric only every few results (eval_every);
+    # Tune's schedulers skip results without it, but its strict check would crash.
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # Variant presets differ from the base config on purpose; and without those
     # loggers Tune's own ResultGrid has no per-trial metrics (ours are in Parquet).
     logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
@@ -145,7 +149,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
     from ray import tune
 
     spec = plan.spec
-    _disable_default_loggers()
+    _configure_tune()
     searcher = create_searcher(
         spec.search.algorithm,
         SearchRequest(spec.metric, spec.mode, spec.search.seed, plan.points, spec.max_concurrent),
