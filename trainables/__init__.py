@@ -30,11 +30,23 @@ class BuiltinTrainable:
 
 BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
     "lm": BuiltinTrainable(
-        "trainables.lm:train",
+        "trainables.lm.training:train",
         "GPT-style language model (RoPE, SwiGLU, MoE option; AdamW or Muon); presets tiny, "
         "cs336-17m, gpt2-124m, modded-155m",
         "val_loss",
         "trainables.lm.config:LMConfig,PRESETS",
+    ),
+    "branin": BuiltinTrainable(
+        "trainables.analytic:branin",
+        "Branin function (2-D, minimum 0.397887) with optional noise shrinking per iteration",
+        "value",
+        "trainables.analytic:BraninConfig,PRESETS",
+    ),
+    "hartmann6": BuiltinTrainable(
+        "trainables.analytic:hartmann6",
+        "Hartmann 6-D function (minimum -3.32237) with optional noise shrinking per iteration",
+        "value",
+        "trainables.analytic:Hartmann6Config,PRESETS",
     ),
     "mlp": BuiltinTrainable(
         "trainables.mlp:train",

@@ -71,7 +71,9 @@ def _load_user_function(ref: str, source: str) -> TrainFn:
     fn = getattr(module, func_name, None)
     if not callable(fn):
         raise SpecError(source, "trainable", f"{target} has no function {func_name!r}")
-    if _is_project_local(module):
+    # A module loaded from a file path can never be imported by name on a worker, and
+    # project modules may be missing there: both travel by value.
+    if target.endswith(".py") or _is_project_local(module):
         # Ray pickles with its vendored cloudpickle, which keeps its own registry.
         from ray import cloudpickle
 

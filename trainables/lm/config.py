@@ -22,8 +22,9 @@ class LMConfig:
     seed: int = 0
     """Initialisation and batch-order seed."""
     data: str = "builtin"
-    """A directory made by ``python -m trainables.lm.prepare``, or ``builtin`` (an
-    offline corpus of generated stories, byte-level tokens)."""
+    """A directory made by ``python -m trainables.lm.prepare``, ``builtin`` (an offline
+    corpus of generated stories, byte-level tokens) or ``builtin:bpe`` (the same stories,
+    a BPE tokenizer trained locally)."""
     # --- model -------------------------------------------------------------------
     vocab_size: int = 0
     """Embedding rows; 0 takes the data's vocabulary size. Must be >= the data's."""
