@@ -48,3 +48,16 @@ def run_spec_in_process(directory: Path, spec: dict, overrides: list[str] | None
     loaded = load_spec(path, overrides or [])
     loaded.storage = absolute_storage(loaded.storage)
     return run_sweep(make_plan(loaded, str(path)))
+
+
+@pytest.fixture
+def ray_started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records any attempt to start or join Ray during the test (empty list: none)."""
+    import ray
+
+    import tune_jobs.runner
+
+    calls: list[str] = []
+    monkeypatch.setattr(ray, "init", lambda *a, **k: calls.append("ray.init"))
+    monkeypatch.setattr(tune_jobs.runner, "init_ray", lambda *a, **k: calls.append("init_ray"))
+    return calls

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ def line_starting(lines: list[str], prefix: str) -> str:
     return matches[0]
 
 
-def test_validate_demo_prints_plan(capsys, tmp_path: Path) -> None:
+def test_validate_demo_prints_plan(capsys, tmp_path: Path, ray_started: list[str]) -> None:
     storage = tmp_path / "store"
     lines = validate(capsys, storage=storage)
     assert line_starting(lines, "trials: ") == (
@@ -43,8 +42,7 @@ def test_validate_demo_prints_plan(capsys, tmp_path: Path) -> None:
     assert line_starting(lines, "name: ") == f"name: demo  ->  RUN_DIR = {storage.resolve()}/demo"
     assert lines[-1] == "ok: spec is valid"
     assert not storage.exists(), "validate must not create the storage or RUN_DIR"
-    ray = sys.modules.get("ray")
-    assert ray is None or not ray.is_initialized()
+    assert not ray_started, "validate must not start or join Ray"
 
 
 def test_validate_smoke_changes_stop_and_trials(capsys, tmp_path: Path) -> None:

@@ -45,7 +45,11 @@ def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("spec_path", CASES, ids=[p.stem for p in CASES])
 def test_malformed_spec_is_one_line_exit_2(
-    spec_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+    spec_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch,
+    ray_started: list[str],
 ) -> None:
     expected = expected_substring(spec_path)
     # Run from an empty directory: the default storage (./results) would land here,
@@ -60,8 +64,7 @@ def test_malformed_spec_is_one_line_exit_2(
     assert out == "", "nothing (no plan) is printed for a bad spec"
     assert_one_error_line(err, str(spec_path), expected)
     assert list(tmp_path.iterdir()) == [], "validate must not create RUN_DIR or anything else"
-    ray = sys.modules.get("ray")
-    assert ray is None or not ray.is_initialized()
+    assert not ray_started, "validate must not start or join Ray"
 
 
 def _console_script() -> list[str]:
