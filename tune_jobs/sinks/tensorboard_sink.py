@@ -67,6 +67,10 @@ class TensorBoardSink(Callback):
         else:
             self._local_root = Path(tempfile.mkdtemp(prefix="tune-jobs-tb-")) / TENSORBOARD_DIR
         self._local_root.mkdir(parents=True, exist_ok=True)
+        # Import the writer now: importing it at the first result (on the writer
+        # thread) holds the GIL long enough to stall the controller.
+        import torch.utils.tensorboard  # noqa: F401
+
         self._worker = BackgroundWorker("tune-jobs-tensorboard")
 
     def on_trial_result(
