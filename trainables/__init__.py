@@ -42,6 +42,13 @@ BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
         "value",
         "trainables.analytic:BraninConfig,PRESETS",
     ),
+    "denoise": BuiltinTrainable(
+        "trainables.denoise:train",
+        "Denoising autoencoder on synthetic n-blob data, reports hidden-unit blob diagnostics "
+        "(n_clusters, silhouette); presets tiny, default, reference (seed 000)",
+        "test_loss",
+        "trainables.denoise:DenoiseConfig,PRESETS",
+    ),
     "hartmann6": BuiltinTrainable(
         "trainables.analytic:hartmann6",
         "Hartmann 6-D function (minimum -3.32237) with optional noise shrinking per iteration",

@@ -40,6 +40,7 @@ CONTRACT: dict[str, tuple[dict[str, Any], int, dict[str, Any] | None]] = {
         3,
         {"lr": 1e6, "grad_clip": 0, "warmup_steps": 0, "init_std": 1.0},
     ),
+    "denoise": ({"preset": "tiny"}, 3, {"optimizer": "sgd", "lr": 1e8}),
     "branin": ({"x1": 1.0, "x2": 2.0, "iterations": 6, "noise": 0.5}, 3, None),
     "hartmann6": ({"x1": 0.2, "x4": 0.3, "iterations": 6, "noise": 0.1}, 2, None),
     "lm-muon-moe": (
