@@ -7,8 +7,10 @@ AdamW, the same batch, context and sizes, on random tokens. Ours runs the real
 ``tokens_per_s`` (training time only, evaluation excluded) is read from the Parquet
 results, skipping the first report (warm-up). Both use the same number of threads.
 Runs alternate: plain, ours, plain, ours, ...
+``--in-process`` also runs the same training loop in this process with Ray's reporting
+replaced by a list, to separate the loop's speed from the Ray worker's overhead.
 
-    python benchmarks/lm_throughput.py [--repeats 2] [--steps 40] [--threads 2]
+    python benchmarks/lm_throughput.py [--repeats 2] [--steps 40] [--threads 2] [--in-process]
 """
 
 from __future__ import annotations
@@ -108,25 +110,11 @@ def plain_tokens_per_s(steps: int, threads: int) -> float:
 
 def ours_tokens_per_s(steps: int, threads: int, workdir: Path) -> float:
     """Run the lm trainable through tune-jobs; median tokens/s of reports after the first."""
-    s = SIZES
     spec = {
         "name": f"lm_bench_{time.monotonic_ns()}",
         "trainable": "lm",
         "metric": "val_loss",
-        "config": {
-            "preset": "tiny",
-            "context": s["context"],
-            "n_layers": s["n_layers"],
-            "d_model": s["d_model"],
-            "n_heads": s["n_heads"],
-            "d_ff": s["d_ff"],
-            "batch_size": BATCH,
-            "max_steps": steps + 5,
-            "report_every": 5,
-            "eval_every": 10_000,
-            "eval_batches": 1,
-            "lr": 1e-3,
-        },
+        "config": _lm_config(steps),
         "resources": {"cpu": threads},
         "storage": str(workdir),
     }
@@ -142,17 +130,53 @@ def ours_tokens_per_s(steps: int, threads: int, workdir: Path) -> float:
     return float(metrics.sort_values("step")["tokens_per_s"].iloc[1:].median())
 
 
+def _lm_config(steps: int) -> dict:
+    s = SIZES
+    return {
+        "preset": "tiny",
+        "context": s["context"],
+        "n_layers": s["n_layers"],
+        "d_model": s["d_model"],
+        "n_heads": s["n_heads"],
+        "d_ff": s["d_ff"],
+        "batch_size": BATCH,
+        "max_steps": steps + 5,
+        "report_every": 5,
+        "eval_every": 10_000,
+        "eval_batches": 1,
+        "lr": 1e-3,
+    }
+
+
+def in_process_tokens_per_s(steps: int, threads: int) -> float:
+    """The lm training loop in this process, reports collected instead of sent to Ray."""
+    import trainables.lm.training as training
+
+    torch.set_num_threads(threads)
+    reports: list[dict] = []
+    original = training.report
+    training.report = lambda metrics, state=None: reports.append(metrics)
+    try:
+        training.train(_lm_config(steps))
+    finally:
+        training.report = original
+    return float(statistics.median(r["tokens_per_s"] for r in reports[1:]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--in-process", action="store_true")
     args = parser.parse_args()
-    plain, ours = [], []
+    plain, ours, local = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(args.repeats):
             plain.append(plain_tokens_per_s(args.steps, args.threads))
             ours.append(ours_tokens_per_s(args.steps, args.threads, Path(tmp)))
+            if args.in_process:
+                local.append(in_process_tokens_per_s(args.steps, args.threads))
     print(f"lm CPU training throughput: {SIZES}, batch {BATCH}, {args.threads} threads")
     print("| run | plain eager fp32 (tokens/s) | lm trainable (tokens/s) |")
     print("|---|---|---|")
@@ -162,6 +186,10 @@ def main() -> None:
     print(f"| median | {p_med:,.0f} | {o_med:,.0f} |")
     ratio = o_med / p_med if p_med and math.isfinite(p_med) else float("nan")
     print(f"ratio lm / plain = {ratio:.2f}x")
+    if local:
+        runs = ", ".join(f"{v:,.0f}" for v in local)
+        print(f"lm loop in-process (no Ray): {runs}; median {statistics.median(local):,.0f}")
+        print(f"ratio lm in-process / plain = {statistics.median(local) / p_med:.2f}x")
 
 
 if __name__ == "__main__":
