@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,20 +152,9 @@ class LMConfig:
         vocab = self.vocab_size or data_vocab
         if vocab < data_vocab:
             raise ValueError(f"LMConfig: vocab_size {vocab} < the data's vocabulary {data_vocab}")
-        return GPTShape(
-            vocab_size=vocab,
-            context=self.context,
-            n_layers=self.n_layers,
-            d_model=self.d_model,
-            n_heads=self.n_heads,
-            d_ff=self.d_ff,
-            rope_theta=self.rope_theta,
-            tie_embeddings=self.tie_embeddings,
-            init_std=self.init_std,
-            dropout=self.dropout,
-            num_experts=self.num_experts,
-            top_k=self.top_k,
-        )
+        # Every model field has the same name in this config; only the vocab is resolved.
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(GPTShape)}
+        return GPTShape(**{**fields, "vocab_size": vocab})
 
     def lr_multiplier(self, step: int) -> float:
         """Fraction of the peak lr at optimiser step ``step`` (0-based)."""
