@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import yaml
 
 from tune_jobs.errors import UserError
@@ -36,9 +37,10 @@ def print_status(run_dir: str) -> int:
         params = {
             c.removeprefix("config/"): best[c]
             for c in trials.columns
-            if c.startswith("config/") and best[c] is not None and best[c] == best[c]
+            if c.startswith("config/") and pd.notna(best[c])
         }
-        label = f" [{best['variant']}]" if best.get("variant") else ""
+        variant = best.get("variant")
+        label = f" [{variant}]" if isinstance(variant, str) else ""
         where = f"trial {best['trial_id']}{label} ({best['status']})"
         print(f"best so far: {metric}={best[metric]:.6g} {where}")
         print("  " + ", ".join(f"{k}={v}" for k, v in params.items()))

@@ -85,3 +85,24 @@ def test_status_and_resume_of_a_missing_run_are_one_line_errors(tmp_path: Path) 
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "nope" in lines[0]
+
+
+def test_status_labels_only_real_variants(tmp_path: Path) -> None:
+    """A sampled trial (variant null) is shown without a variant label."""
+    run_dir = tmp_path / "run"
+    (run_dir / "metrics").mkdir(parents=True)
+    (run_dir / "spec.yaml").write_text("name: run\nmetric: loss\nmode: min\n")
+    pd.DataFrame(
+        {
+            "trial_id": ["a", "b"],
+            "status": ["TERMINATED"] * 2,
+            "variant": [None, "ref"],
+            "error": [None, None],
+            "config/lr": [0.1, None],
+            "loss": [1.0, 2.0],
+        }
+    ).to_parquet(run_dir / "trials.parquet")
+    result = _cli("status", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    assert "best so far: loss=1 trial a (TERMINATED)" in result.stdout
+    assert "lr=0.1" in result.stdout and "nan" not in result.stdout
