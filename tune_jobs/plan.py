@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import grid_expansion, has_path, set_dotted
+from tune_jobs.plan_strategy import describe_strategy, resolve_strategy
+from tune_jobs.search import conditional, owns_space
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.trial_meta import TRIAL_META_KEY
 
@@ -36,15 +38,42 @@ class RunPlan:
     """Configurations per sample from grid dimensions (1 without a grid)."""
     variant_trials: int
     """Trials from variants: a variant is expanded over grid keys it does not set."""
+    space_points: list[dict[str, Any]] = field(default_factory=list)
+    """Per variant, its values at ``space`` keys only (for searchers owning the space)."""
+    design: list[dict[str, Any]] = field(default_factory=list)
+    """``lhs``/``factorial``: every configuration the design proposes, variants first."""
+    max_t: float | None = None
+    """The scheduler's resolved ``max_t`` (``asha``/``hyperband``)."""
+
+    @property
+    def owns_space(self) -> bool:
+        """Whether the searcher takes the space itself (``hyperopt``, designs)."""
+        return owns_space(self.spec.search.algorithm)
+
+    @property
+    def constant_space(self) -> dict[str, Any]:
+        """``param_space`` without the searched keys (for searchers owning the space)."""
+        out = copy.deepcopy(self.spec.config)
+        out[TRIAL_META_KEY] = {"variant": None, "extra": "{}"}
+        return out
+
+    @property
+    def variant_metas(self) -> list[dict[str, Any]]:
+        """Per variant point, its ``__trial_meta__`` value."""
+        return [p[TRIAL_META_KEY] for p in self.points]
 
     @property
     def num_trials(self) -> int:
         """How many trials the sweep will run."""
+        if self.design:
+            return len(self.design)
         return self.variant_trials + self.spec.num_samples * self.grid_size
 
     @property
     def tune_num_samples(self) -> int:
         """``TuneConfig.num_samples``: each variant point replaces one sample in Tune."""
+        if self.design:
+            return len(self.design)
         return len(self.points) + self.spec.num_samples
 
     def describe(self) -> list[str]:
@@ -70,6 +99,7 @@ class RunPlan:
             lines += [f"  {k}: {d.describe()}" for k, d in s.space.items()]
         if self.variant_names:
             lines.append("variants: " + ", ".join(self.variant_names))
+        lines += describe_strategy(self)
         return lines
 
 
@@ -90,6 +120,8 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
 
             set_dotted(param_space, key, tune.grid_search(domain.values))
             grid_keys[key] = len(domain.values)
+        elif conditional.is_conditional(domain):
+            set_dotted(param_space, key, conditional.to_tune(domain, f"space.{key}", source))
         else:
             set_dotted(param_space, key, domain.to_tune())
             if domain.kind == "grid":
@@ -113,6 +145,7 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
         raise SpecError(source, "variants", f"duplicate variant names: {sorted(duplicates)}")
     variant_trials = sum(grid_expansion(o, grid_keys) for _, o in variants)
     plan = RunPlan(spec, source, param_space, points, names, grid_size, variant_trials)
+    resolve_strategy(plan)
     if plan.num_trials == 0:
         raise SpecError(source, "search.num_samples", "the sweep would run no trial")
     return plan

@@ -16,16 +16,18 @@ import yaml
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan
-from tune_jobs.schedulers import SchedulerRequest, create_scheduler
-from tune_jobs.search import SearchRequest, create_searcher
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml, spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.storage import RunStorage, split_storage
+from tune_jobs.strategy import build_strategy
 from tune_jobs.trainable_ref import resolve_trainable
 
-__all__ = ["SweepOutcome", "absolute_storage", "init_ray", "resume_sweep", "run_sweep"]
+#: Trial statuses in trials.parquet that mean "done" (not resumable).
+FINISHED_STATUSES = ("TERMINATED", "ERROR", "DIVERGED", "SKIPPED")
+
+__all__ = ["FINISHED_STATUSES", "SweepOutcome", "absolute_storage", "init_ray", "resume_sweep", "run_sweep"]
 
 
 @dataclass
@@ -36,11 +38,13 @@ class SweepOutcome:
     statuses: dict[str, int]
     best_trial: str | None
     best_value: float | None
+    stop_reason: str | None = None
+    """Why the sweep stopped before running every trial (target reached, budget)."""
 
     @property
     def unfinished(self) -> int:
         """Trials left pending, running or interrupted (the sweep was stopped early)."""
-        return sum(n for s, n in self.statuses.items() if s not in ("TERMINATED", "ERROR"))
+        return sum(n for s, n in self.statuses.items() if s not in FINISHED_STATUSES)
 
     @property
     def all_failed(self) -> bool:
@@ -150,31 +154,21 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
 
     spec = plan.spec
     _configure_tune()
-    searcher = create_searcher(
-        spec.search.algorithm,
-        SearchRequest(spec.metric, spec.mode, spec.search.seed, plan.points, spec.max_concurrent),
-    )
-    scheduler = create_scheduler(
-        spec.scheduler.type, SchedulerRequest(spec.metric, spec.mode, spec.stop.max_iterations)
-    )
-    stop: dict[str, float] = {}
-    if spec.stop.max_iterations is not None:
-        stop["training_iteration"] = spec.stop.max_iterations
-    if spec.stop.max_time_s is not None:
-        stop["time_total_s"] = spec.stop.max_time_s
+    strategy = build_strategy(plan)
     callbacks = [
+        strategy.callback,
         ParquetResultsSink(spec.storage, spec.name),
         TensorBoardSink(spec.storage, spec.name, spec.metric),
     ]
     fs, base = split_storage(spec.storage)
     return tune.Tuner(
         tune.with_resources(trainable, spec.resources.as_ray()),
-        param_space=plan.param_space,
+        param_space=plan.constant_space if plan.owns_space else plan.param_space,
         tune_config=tune.TuneConfig(
             metric=spec.metric,
             mode=spec.mode,
-            search_alg=searcher,
-            scheduler=scheduler,
+            search_alg=strategy.searcher,
+            scheduler=strategy.scheduler,
             num_samples=plan.tune_num_samples,
             reuse_actors=spec.reuse_actors,
             trial_dirname_creator=lambda trial: trial.trial_id,
@@ -183,7 +177,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
             name=spec.name,
             storage_path=base if "://" not in spec.storage else spec.storage,
             storage_filesystem=None if run.is_local else fs,
-            stop=stop or None,
+            stop=strategy.stopper,
             callbacks=callbacks,
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             # Upload trial-directory files (stdout/stderr logs of command trainables).

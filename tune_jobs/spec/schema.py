@@ -12,8 +12,16 @@ from typing import Any, Literal
 
 from tune_jobs.errors import FieldError
 from tune_jobs.spec.space import Domain
+from tune_jobs.spec.strategy import (
+    BudgetSpec,
+    SchedulerSpec,
+    SearchSpec,
+    StopSpec,
+)
 
 __all__ = [
+    "TIME_TO_TARGET",
+    "BudgetSpec",
     "CommandSpec",
     "ResourcesSpec",
     "SchedulerSpec",
@@ -23,6 +31,9 @@ __all__ = [
     "SweepSpec",
     "VariantsSpec",
 ]
+
+#: The derived objective "seconds of training until ``stop.target`` was reached".
+TIME_TO_TARGET = "time_to_target_s"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z: no trailing newline
 
@@ -55,60 +66,6 @@ class CommandSpec:
                 raise FieldError("metrics_regex", "needs named groups like (?P<val_loss>...)")
         if self.terminate_grace_s < 0:
             raise FieldError("terminate_grace_s", f"must be >= 0; got {self.terminate_grace_s}")
-
-
-@dataclass
-class SearchSpec:
-    """How configurations are proposed."""
-
-    algorithm: str = "random"
-    """Search algorithm name from the search registry (``tune-jobs validate`` lists them)."""
-    num_samples: int | None = None
-    """Trials sampled from the space (each grid point is repeated this many times).
-    Defaults to 1, or to 0 when ``variants`` are given (then only the variants run);
-    variants are run in addition to these samples."""
-    seed: int | None = None
-    """Seed for the searcher, so the same spec proposes the same configurations."""
-
-    def __post_init__(self) -> None:
-        from tune_jobs.search import SEARCHERS
-
-        if self.algorithm not in SEARCHERS:
-            allowed = ", ".join(sorted(SEARCHERS))
-            raise FieldError("algorithm", f"got {self.algorithm!r}; allowed: {allowed}")
-        if self.num_samples is not None and self.num_samples < 0:
-            raise FieldError("num_samples", f"must be >= 0; got {self.num_samples}")
-
-
-@dataclass
-class SchedulerSpec:
-    """Which trial scheduler decides to continue, pause or stop trials."""
-
-    type: str = "fifo"
-    """Scheduler name from the scheduler registry."""
-
-    def __post_init__(self) -> None:
-        from tune_jobs.schedulers import SCHEDULERS
-
-        if self.type not in SCHEDULERS:
-            allowed = ", ".join(sorted(SCHEDULERS))
-            raise FieldError("type", f"got {self.type!r}; allowed: {allowed}")
-
-
-@dataclass
-class StopSpec:
-    """When a trial stops (whichever comes first)."""
-
-    max_iterations: int | None = None
-    """Stop after this many reported results (``training_iteration``)."""
-    max_time_s: float | None = None
-    """Stop a trial after this many seconds of its own training time."""
-
-    def __post_init__(self) -> None:
-        if self.max_iterations is not None and self.max_iterations < 1:
-            raise FieldError("max_iterations", f"must be >= 1; got {self.max_iterations}")
-        if self.max_time_s is not None and self.max_time_s <= 0:
-            raise FieldError("max_time_s", f"must be > 0; got {self.max_time_s}")
 
 
 @dataclass
@@ -232,6 +189,8 @@ class SweepSpec:
     """Checkpoints kept per trial (null keeps all)."""
     reuse_actors: bool = True
     """Reuse Ray actors between trials (much faster for short trials)."""
+    budget: BudgetSpec | None = None
+    """Sweep-level budget (GPU hours, trial hours or wall time); see docs/search.md."""
     storage: str = "./results"
     """Local directory or pyarrow-filesystem URI (``s3://bucket/prefix``)."""
     smoke: SmokeSpec = field(default_factory=SmokeSpec)
@@ -255,6 +214,15 @@ class SweepSpec:
         for key in self.space:
             if not all(key.split(".")):
                 raise FieldError(f"space.{key}", "empty segment in dotted key")
+        if self.metric == TIME_TO_TARGET:
+            if self.mode != "min":
+                raise FieldError("mode", f"{TIME_TO_TARGET} is minimised; got {self.mode!r}")
+            if self.stop.target is None or self.stop.target_metric in (None, TIME_TO_TARGET):
+                raise FieldError(
+                    "stop.target_metric",
+                    f"metric {TIME_TO_TARGET} needs stop.target and stop.target_metric "
+                    "(the metric that must reach the target, e.g. val_loss)",
+                )
 
     @property
     def num_samples(self) -> int:
