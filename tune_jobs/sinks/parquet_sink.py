@@ -140,7 +140,9 @@ class ParquetResultsSink(Callback):
             self._flush_async()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._final_status[trial.trial_id] = "TERMINATED"
+        self._final_status[trial.trial_id] = _completed_status(
+            trial, self._latest_metrics.get(trial.trial_id, {})
+        )
         self._errors.pop(trial.trial_id, None)
         self._touch(trial)
 
@@ -238,6 +240,16 @@ class ParquetResultsSink(Callback):
         columns = [*_BOOKKEEPING, *config_columns]
         columns += [c for c in seen if c not in set(columns)]
         return rows, columns
+
+
+def _completed_status(trial: Any, metrics: dict[str, Any]) -> str:
+    """``DIVERGED`` for a trial whose results say so, ``SKIPPED`` for one stopped
+    before it ever started (the sweep stopped: target reached, budget spent)."""
+    if metrics.get("diverged") is True:
+        return "DIVERGED"
+    if trial.status == "PENDING" and not metrics:
+        return "SKIPPED"
+    return "TERMINATED"
 
 
 def _trial_path(trial: Any) -> str | None:
