@@ -1,8 +1,14 @@
 """Run a training script as a subprocess per trial; its stdout lines are the results.
 
 The argv is a list (never a shell string). Parameters are rendered where the argv has
-``${args}`` (``--name=value`` each), ``${args_no_hyphens}`` (``name=value``) or
-``${args_json}`` (one JSON argument). Every stdout line that is a JSON object is a
+``${args}`` (``--name=value`` each), ``${args_no_hyphens}`` (``name=value``),
+``${args_no_boolean_flags}`` (as ``${args}``, but a true boolean is a bare ``--name``
+and a false one is left out), ``${args_json}`` (one JSON argument) or
+``${args_json_file}`` (the path of ``params.json`` written in the trial directory);
+``${interpreter}`` is the worker's Python and ``${env}`` expands to nothing (the W&B
+macros). The subprocess gets the trial's parameters as JSON in ``TUNE_JOBS_WANDB_CONFIG``;
+with ``TUNE_JOBS_WANDB_SHIM=1`` in its env, ``import wandb`` finds the offline shim in
+``trainables/wandb_shim`` first. Every stdout line that is a JSON object is a
 result; with ``metrics_regex``, matching lines are results too. The process runs in
 the trial directory with ``CUDA_VISIBLE_DEVICES`` from Ray; stdout and stderr are kept
 there. When Tune stops the trial the process gets SIGTERM, then SIGKILL after a grace
@@ -23,9 +29,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CommandFailed", "make_command_trainable", "parse_line", "render_argv"]
+__all__ = [
+    "ARGS_JSON_FILE",
+    "SHIM_DIR",
+    "CommandFailed",
+    "make_command_trainable",
+    "parse_line",
+    "render_argv",
+    "subprocess_env",
+]
 
 _STDERR_TAIL_LINES = 20
+
+#: Directory put first on ``PYTHONPATH`` when the command's env sets
+#: ``TUNE_JOBS_WANDB_SHIM=1``: it holds the offline ``wandb`` shim package.
+SHIM_DIR = str(Path(__file__).resolve().parent / "wandb_shim")
+#: File name ``${args_json_file}`` writes in the trial directory.
+ARGS_JSON_FILE = "params.json"
 
 
 class CommandFailed(RuntimeError):
@@ -33,11 +53,17 @@ class CommandFailed(RuntimeError):
 
 
 def render_argv(
-    argv: list[str], params: dict[str, Any], trial_dir: str, project_dir: str
+    argv: list[str],
+    params: dict[str, Any],
+    trial_dir: str,
+    project_dir: str,
+    interpreter: str | None = None,
 ) -> list[str]:
     """Expand placeholders; relative paths that exist in the project are made absolute.
 
     ``params`` are flattened with dots for nested keys (``--optimizer.lr=0.01``).
+    ``${args_json_file}`` writes ``params.json`` into ``trial_dir``. ``${interpreter}``
+    becomes ``interpreter`` (default: this Python); ``${env}`` is dropped.
     """
     flat = _flatten(params)
     out: list[str] = []
@@ -46,8 +72,22 @@ def render_argv(
             out += [f"--{k}={_fmt(v)}" for k, v in flat.items()]
         elif token == "${args_no_hyphens}":
             out += [f"{k}={_fmt(v)}" for k, v in flat.items()]
+        elif token == "${args_no_boolean_flags}":
+            for k, v in flat.items():
+                if v is True:
+                    out.append(f"--{k}")
+                elif v is not False:
+                    out.append(f"--{k}={_fmt(v)}")
         elif token == "${args_json}":
             out.append(json.dumps(params, sort_keys=True))
+        elif token == "${args_json_file}":
+            path = Path(trial_dir, ARGS_JSON_FILE)
+            path.write_text(json.dumps(params, sort_keys=True), encoding="utf-8")
+            out.append(str(path))
+        elif token == "${env}":
+            continue  # W&B's /usr/bin/env: the argv runs without a shell anyway
+        elif token == "${interpreter}":
+            out.append(interpreter or sys.executable)
         else:
             token = token.replace("${trial_dir}", trial_dir).replace("${project_dir}", project_dir)
             candidate = Path(project_dir, token)
@@ -90,9 +130,13 @@ def make_command_trainable(
         pattern = re.compile(metrics_regex) if metrics_regex else None
         trial_dir = os.getcwd()  # Tune runs each trial in its own directory
         project_dir = os.environ.get("TUNE_ORIG_WORKING_DIR", trial_dir)
-        child_env = {**os.environ, **env, "TUNE_JOBS_PROJECT_DIR": project_dir}
-        child_env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (project_dir, child_env.get("PYTHONPATH")) if p
+        context = tune.get_context()
+        child_env = subprocess_env(
+            env,
+            config,
+            project_dir,
+            trial_id=context.get_trial_id() or "",
+            trial_name=context.get_trial_name() or "",
         )
         command = render_argv(argv, config, trial_dir, project_dir)
         if command and command[0] in ("python", "python3"):
@@ -128,6 +172,30 @@ def make_command_trainable(
             raise CommandFailed(f"command exited with status {code}: {tail}")
 
     return command_trainable
+
+
+def subprocess_env(
+    env: dict[str, str],
+    params: dict[str, Any],
+    project_dir: str,
+    trial_id: str = "",
+    trial_name: str = "",
+    base: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The training subprocess's environment.
+
+    ``base`` (default ``os.environ``) plus the spec's ``env``; the project directory
+    on ``PYTHONPATH`` (after the W&B shim when ``TUNE_JOBS_WANDB_SHIM=1``); the
+    trial's parameters as JSON in ``TUNE_JOBS_WANDB_CONFIG``; trial id and name.
+    """
+    out = {**(os.environ if base is None else base), **env}
+    out["TUNE_JOBS_PROJECT_DIR"] = project_dir
+    out["TUNE_JOBS_WANDB_CONFIG"] = json.dumps(params, sort_keys=True, default=str)
+    out["TUNE_JOBS_TRIAL_ID"] = trial_id
+    out["TUNE_JOBS_TRIAL_NAME"] = trial_name
+    shim = SHIM_DIR if out.get("TUNE_JOBS_WANDB_SHIM") == "1" else None
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (shim, project_dir, out.get("PYTHONPATH")) if p)
+    return out
 
 
 def _terminate(process: subprocess.Popen[str], grace_s: float) -> None:

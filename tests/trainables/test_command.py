@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -166,3 +168,19 @@ def test_fractional_gpus_pack_and_reach_the_script(ray_local: None, tmp_path: Pa
     # They ran at the same time: their result windows overlap.
     spans = metrics.groupby("trial_id")["timestamp"].agg(["min", "max"])
     assert spans["min"].max() <= spans["max"].min() + 1
+
+
+def test_render_argv_wandb_macros(tmp_path: Path) -> None:
+    params = {"lr": 0.1, "on": True, "off": False, "opt": {"m": 0.9}}
+    argv = render_argv(
+        ["${env}", "${interpreter}", "t.py", "${args_no_boolean_flags}", "${args_json_file}"],
+        params,
+        str(tmp_path),
+        "/p",
+        interpreter="/venv/python",
+    )
+    assert argv[:2] == ["/venv/python", "t.py"]  # ${env} expands to nothing
+    assert argv[2:5] == ["--lr=0.1", "--on", "--opt.m=0.9"]  # false flags are left out
+    assert argv[5] == str(tmp_path / "params.json")
+    assert json.loads(Path(argv[5]).read_text()) == params
+    assert render_argv(["${interpreter}"], {}, "/t", "/p") == [sys.executable]

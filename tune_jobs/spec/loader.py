@@ -14,7 +14,18 @@ from tune_jobs.nested import deep_merge, grid_expansion
 from tune_jobs.spec.convert import build, show
 from tune_jobs.spec.schema import StopSpec, SweepSpec, VariantsSpec
 
-__all__ = ["apply_overrides", "apply_smoke", "load_spec", "parse_yaml", "spec_to_dict"]
+__all__ = [
+    "SPEC_FORMATS",
+    "apply_overrides",
+    "apply_smoke",
+    "load_spec",
+    "parse_yaml",
+    "spec_to_dict",
+]
+
+#: ``fmt`` values of ``load_spec``: ``auto`` treats a file whose top level has
+#: ``method`` as a W&B sweep (docs/wandb.md), anything else as our spec.
+SPEC_FORMATS = ("auto", "spec", "wandb")
 
 
 class _SpecLoader(yaml.SafeLoader):
@@ -53,6 +64,7 @@ def load_spec(
     smoke: bool = False,
     name: str | None = None,
     storage: str | None = None,
+    fmt: str = "auto",
 ) -> SweepSpec:
     """Load, override and validate a spec file.
 
@@ -62,6 +74,8 @@ def load_spec(
         smoke: shrink the sweep with the documented smoke rule (before ``overrides``).
         name: replaces ``name:``.
         storage: replaces ``storage:``.
+        fmt: ``auto`` (a top-level ``method`` key means a W&B sweep), ``spec`` or
+            ``wandb``; a W&B sweep is translated before smoke, overrides and checks.
     """
     source = str(path)
     try:
@@ -73,6 +87,12 @@ def load_spec(
     raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"a spec must be a mapping of keys; got {show(raw)}")
+    if fmt not in SPEC_FORMATS:
+        raise SpecError(source, "--format", f"got {fmt!r}; allowed: {', '.join(SPEC_FORMATS)}")
+    from tune_jobs.wandb import is_wandb_sweep, translate_wandb
+
+    if fmt == "wandb" or (fmt == "auto" and is_wandb_sweep(raw)):
+        raw = translate_wandb(raw, source)
     if smoke:
         # --set is applied after the smoke rule, so what the user sets explicitly wins.
         raw = spec_to_dict(apply_smoke(build(SweepSpec, raw, "", source)))

@@ -2,7 +2,9 @@
 
 Each entry is a one-key mapping naming the distribution, for example
 ``lr: {loguniform: [1.0e-4, 1.0e-2]}``. Bounds are checked here so a bad range is a
-spec error, not a crash inside a Ray worker.
+spec error, not a crash inside a Ray worker. Every kind converts to a Ray Tune domain
+(``to_tune``) and to a native hyperopt expression for TPE (``to_hyperopt``); the
+samplers for kinds Tune lacks live in ``tune_jobs.spec.dists``.
 """
 
 from __future__ import annotations
@@ -26,9 +28,21 @@ DOMAIN_KINDS: dict[str, str] = {
     "qrandint": "[low, high, q] (both included)",
     "lograndint": "[low, high] (both included)",
     "normal": "[mean, sd]",
+    "qnormal": "[mean, sd, q]",
+    "lognormal": "[mean, sd] (of log(value))",
+    "qlognormal": "[mean, sd, q]",
+    "beta": "[a, b]",
+    "qbeta": "[a, b, q]",
+    "inv_loguniform": "[low, high] (1/value log-uniform)",
     "choice": "[value, ...]",
+    "weighted_choice": "{values: [...], probabilities: [...]} or [[value, probability], ...]",
     "grid": "[value, ...]",
 }
+
+_INTEGER_KINDS = ("randint", "qrandint", "lograndint")
+_LOCATION_SCALE = ("normal", "qnormal", "lognormal", "qlognormal")
+_CUSTOM = ("qnormal", "lognormal", "qlognormal", "beta", "qbeta", "inv_loguniform")
+_PROB_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,8 @@ class Domain:
         kpath = join_path(path, kind)
         if kind not in DOMAIN_KINDS:
             raise SpecError(source, kpath, f"unknown distribution; allowed: {allowed}")
+        if kind == "weighted_choice":
+            return cls(kind, _weighted_pairs(args, kpath, source))
         if not isinstance(args, list):
             raise SpecError(
                 source, kpath, f"expected a list {DOMAIN_KINDS[kind]}; got {show(args)}"
@@ -73,27 +89,44 @@ class Domain:
 
     @property
     def values(self) -> list[Any] | None:
-        """The finite list of values for ``choice``/``grid``; ``None`` for ranges."""
+        """The finite list of values for ``choice``/``grid``/``weighted_choice``; else ``None``."""
+        if self.kind == "weighted_choice":
+            return [v for v, _ in self.args]
         return list(self.args) if self.kind in ("choice", "grid") else None
 
     @property
     def log_scaled(self) -> bool:
         """Whether the parameter is searched on a log scale."""
-        return self.kind in ("loguniform", "qloguniform", "lograndint")
+        return self.kind in (
+            "loguniform",
+            "qloguniform",
+            "lograndint",
+            "lognormal",
+            "qlognormal",
+            "inv_loguniform",
+        )
 
     def to_tune(self) -> Any:
         """The equivalent Ray Tune domain (or ``grid_search`` marker)."""
         from ray import tune
 
+        from tune_jobs.spec import dists
+
         a = self.args
+        if self.kind in (*_CUSTOM, "weighted_choice") or (
+            self.kind in ("quniform", "qloguniform") and not _float_on_grid(a)
+        ):
+            return dists.tune_domain(self.kind, a)
         factories = {
             "uniform": lambda: tune.uniform(a[0], a[1]),
             "quniform": lambda: tune.quniform(a[0], a[1], a[2]),
             "loguniform": lambda: tune.loguniform(a[0], a[1]),
             "qloguniform": lambda: tune.qloguniform(a[0], a[1], a[2]),
             "randint": lambda: tune.randint(a[0], a[1] + 1),
-            # Tune's qrandint includes its upper bound already.
-            "qrandint": lambda: tune.qrandint(a[0], a[1], a[2]),
+            # Tune's qrandint includes its upper bound, except for q == 1.
+            "qrandint": lambda: (
+                tune.randint(a[0], a[1] + 1) if a[2] == 1 else tune.qrandint(a[0], a[1], a[2])
+            ),
             "lograndint": lambda: tune.lograndint(a[0], a[1] + 1),
             "normal": lambda: tune.randn(a[0], a[1]),
             "choice": lambda: tune.choice(list(a)),
@@ -101,9 +134,71 @@ class Domain:
         }
         return factories[self.kind]()
 
+    def to_hyperopt(self, label: str) -> Any:
+        """A native hyperopt expression for TPE, sampling under ``label``.
+
+        Values come back as plain ``int``/``float`` inside the declared support;
+        integer ranges include their upper bound. ``beta``/``qbeta`` are TPE over the
+        quantile (value = inverse CDF). Raises ``ValueError`` for ``grid``, which a
+        sampler cannot enumerate.
+        """
+        from tune_jobs.spec.dists import hyperopt_expr
+
+        return hyperopt_expr(self.kind, self.args, label)
+
     def describe(self) -> str:
         """Compact text for ``validate`` output, e.g. ``loguniform[0.0001, 0.01]``."""
+        if self.kind == "weighted_choice":
+            body = ", ".join(f"{show(v)}: {p:g}" for v, p in self.args)
+            return f"weighted_choice{{{body}}}"
         return f"{self.kind}{list(self.args)}"
+
+
+def _float_on_grid(args: tuple[Any, ...]) -> bool:
+    """A float ``q`` with both bounds multiples of it: Tune's own quantized domain fits.
+
+    Otherwise (an integer ``q``: integer values, as W&B; or bounds between multiples)
+    ``tune_jobs.spec.dists`` samples it.
+    """
+    q = args[2]
+    if isinstance(q, int):
+        return False
+    return all(math.isclose(b / q, round(b / q)) for b in args[:2])
+
+
+def _weighted_pairs(args: Any, path: str, source: str) -> tuple[list[Any], ...]:
+    """``{values, probabilities}`` or ``[[value, p], ...]`` as ``([value, p], ...)``."""
+    form = DOMAIN_KINDS["weighted_choice"]
+    if isinstance(args, dict):
+        if set(args) != {"values", "probabilities"}:
+            raise SpecError(source, path, f"expected {form}; got keys {sorted(map(str, args))}")
+        values, probs = args["values"], args["probabilities"]
+        if not isinstance(values, list) or not isinstance(probs, list):
+            raise SpecError(source, path, "values and probabilities must be lists")
+        if len(values) != len(probs):
+            raise SpecError(
+                source,
+                path,
+                f"{len(values)} values but {len(probs)} probabilities; give one per value",
+            )
+        pairs = [[v, p] for v, p in zip(values, probs, strict=True)]
+    elif isinstance(args, list) and all(isinstance(x, list) and len(x) == 2 for x in args):
+        pairs = [list(x) for x in args]
+    else:
+        raise SpecError(source, path, f"expected {form}; got {show(args)}")
+    if not pairs:
+        raise SpecError(source, path, "needs at least one value; got an empty list")
+    for i, (_, p) in enumerate(pairs):
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not _finite(p) or p < 0:
+            raise SpecError(
+                source,
+                join_path(path, f"probabilities.{i}"),
+                f"expected a number >= 0; got {show(p)}",
+            )
+    total = sum(p for _, p in pairs)
+    if abs(total - 1.0) > _PROB_TOLERANCE:
+        raise SpecError(source, path, f"probabilities must sum to 1 (within 1e-6); got {total:g}")
+    return tuple(pairs)
 
 
 def _finite(v: float) -> bool:
@@ -122,18 +217,30 @@ def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
     for i, v in enumerate(args):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
             raise SpecError(source, join_path(path, i), f"expected a finite number; got {show(v)}")
-    integer = kind in ("randint", "qrandint", "lograndint")
+    integer = kind in _INTEGER_KINDS
     if integer and not all(isinstance(v, int) for v in args):
         raise SpecError(source, path, f"integer range needs integers; got {show(args)}")
+    if arity == 3 and args[2] <= 0:
+        raise SpecError(source, path, f"q must be > 0; got {show(args[2])}")
     low, high = args[0], args[1]
-    if kind == "normal":
+    if kind in _LOCATION_SCALE:
         if high <= 0:
             raise SpecError(source, path, f"sd must be > 0; got {show(high)}")
+        return
+    if kind in ("beta", "qbeta"):
+        if low <= 0 or high <= 0:
+            raise SpecError(source, path, f"beta needs a > 0 and b > 0; got {show(args)}")
         return
     if (integer and low > high) or (not integer and low >= high):
         op = ">" if integer else ">="
         raise SpecError(source, path, f"low {op} high; got {show(args)}")
-    if (kind.startswith("log") or kind == "qloguniform") and low <= 0:
+    if kind in ("loguniform", "qloguniform", "lograndint", "inv_loguniform") and low <= 0:
         raise SpecError(source, path, f"log-scaled range needs low > 0; got {show(args)}")
-    if arity == 3 and args[2] <= 0:
-        raise SpecError(source, path, f"q must be > 0; got {show(args[2])}")
+    if kind in ("quniform", "qloguniform", "qrandint"):
+        from tune_jobs.spec.dists import quantized_bounds
+
+        lo_q, hi_q = quantized_bounds(low, high, args[2])
+        if lo_q > hi_q:
+            raise SpecError(
+                source, path, f"no multiple of q={show(args[2])} lies in [{low}, {high}]"
+            )
