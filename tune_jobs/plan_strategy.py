@@ -160,7 +160,11 @@ def describe_strategy(plan: RunPlan) -> list[str]:
         metric = s.stop.target_metric or s.metric
         lines.append(
             f"target: {metric} reaching {s.stop.target:g} stops a trial"
-            + ("; the first trial to reach it stops the sweep" if s.stop.stop_sweep_on_target else "")
+            + (
+                "; the first trial to reach it stops the sweep"
+                if s.stop.stop_sweep_on_target
+                else ""
+            )
         )
     if s.metric == TIME_TO_TARGET:
         lines.append(
@@ -180,4 +184,3 @@ def describe_strategy(plan: RunPlan) -> list[str]:
         ]
         lines.append("budget: " + ", ".join(parts) + " (then no new trials, running ones stop)")
     return lines
-

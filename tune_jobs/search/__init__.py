@@ -49,6 +49,9 @@ class SearchRequest:
     source: str = "<spec>"
     design: list[dict[str, Any]] = field(default_factory=list)
     """Precomputed design points for ``lhs``/``factorial`` (see ``plan.py``)."""
+    constant_grid_search: bool = False
+    """``random``/``grid``: keep a sample's random values equal across its grid
+    combinations (set for ``repeats``, whose seeds are a grid dimension)."""
 
 
 def _basic_variant(request: SearchRequest) -> Any:
@@ -58,6 +61,7 @@ def _basic_variant(request: SearchRequest) -> Any:
         points_to_evaluate=request.points_to_evaluate or None,
         max_concurrent=request.max_concurrent or 0,
         random_state=request.seed,
+        constant_grid_search=request.constant_grid_search,
     )
 
 

@@ -54,7 +54,7 @@ def to_tune(domain: Domain, path: str, source: str) -> Any:
     from ray import tune
 
     options = []
-    for option, domains in zip(domain.args, nested_domains(domain, path, source)):
+    for option, domains in zip(domain.args, nested_domains(domain, path, source), strict=True):
         if isinstance(option, dict):
             option = {k: domains[k].to_tune() if k in domains else v for k, v in option.items()}
         options.append(option)
@@ -67,7 +67,7 @@ def to_hyperopt(domain: Domain, label: str, path: str, source: str) -> Any:
 
     options = []
     for i, (option, domains) in enumerate(
-        zip(domain.args, nested_domains(domain, path, source))
+        zip(domain.args, nested_domains(domain, path, source), strict=True)
     ):
         if isinstance(option, dict):
             option = {

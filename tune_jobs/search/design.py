@@ -42,11 +42,33 @@ def from_unit(domain: Domain, u: float) -> Any:
     if kind == "lograndint":
         low, high = math.log(a[0]), math.log(a[1] + 1)
         return min(int(math.exp(low + u * (high - low))), a[1])
-    if kind == "normal":
-        from scipy.stats import norm
+    if kind == "inv_loguniform":  # 1/v log-uniform is v log-uniform over the same range
+        return math.exp(math.log(a[0]) + u * (math.log(a[1]) - math.log(a[0])))
+    if kind == "weighted_choice":  # equal-probability bins become probability-wide bins
+        total = 0.0
+        for value, probability in a:
+            total += probability
+            if u < total:
+                return value
+        return a[-1][0]
+    return _from_unit_by_ppf(kind, a, min(max(u, 1e-9), 1 - 1e-9))
 
-        return float(norm.ppf(min(max(u, 1e-9), 1 - 1e-9), loc=a[0], scale=a[1]))
-    raise ValueError(f"space-filling designs do not support {kind!r} parameters")
+
+def _from_unit_by_ppf(kind: str, a: tuple[Any, ...], u: float) -> Any:
+    """Unbounded and shaped distributions through their inverse CDF (scipy)."""
+    from scipy.stats import beta, norm
+
+    if kind in ("normal", "qnormal"):
+        value = float(norm.ppf(u, loc=a[0], scale=a[1]))
+    elif kind in ("lognormal", "qlognormal"):
+        value = math.exp(float(norm.ppf(u, loc=a[0], scale=a[1])))
+    elif kind in ("beta", "qbeta"):
+        value = float(beta.ppf(u, a[0], a[1]))
+    else:
+        raise ValueError(f"space-filling designs do not support {kind!r} parameters")
+    if kind.startswith("q"):
+        value = round(value / a[2]) * a[2]
+    return value
 
 
 def factorial_levels(domain: Domain) -> tuple[Any, Any]:
@@ -59,8 +81,15 @@ def factorial_levels(domain: Domain) -> tuple[Any, Any]:
                 "(use lhs, or fix the parameter in config)"
             )
         return a[0], a[1]
-    if domain.kind == "normal":
-        return a[0] - a[1], a[0] + a[1]
+    if domain.kind == "weighted_choice":
+        if len(a) != 2:
+            raise ValueError(f"a 2-level factorial needs 2 values per choice; got {len(a)}")
+        return a[0][0], a[1][0]
+    if domain.kind in ("normal", "qnormal", "lognormal", "qlognormal", "beta", "qbeta"):
+        # One standard deviation either side of the middle (for normal: mean +- sd).
+        return from_unit(domain, 0.158655), from_unit(domain, 0.841345)
+    if domain.kind == "inv_loguniform":
+        return a[0], a[1]
     if domain.kind in ("uniform", "quniform", "loguniform", "qloguniform"):
         return a[0], a[1]
     if domain.kind in ("randint", "qrandint", "lograndint"):
@@ -88,18 +117,20 @@ def design_points(
         from scipy.stats import qmc
 
         sample = qmc.LatinHypercube(d=len(keys), seed=seed).random(num_samples)
-        rows = [[from_unit(space[k], u) for k, u in zip(keys, row)] for row in sample]
+        rows = [[from_unit(space[k], u) for k, u in zip(keys, row, strict=True)] for row in sample]
     elif method == "factorial":
         levels = [factorial_levels(space[k]) for k in keys]
         coded = _two_level_design(len(keys), resolution)
-        rows = [[lv[0] if c < 0 else lv[1] for lv, c in zip(levels, row)] for row in coded]
+        rows = [
+            [lv[0] if c < 0 else lv[1] for lv, c in zip(levels, row, strict=True)] for row in coded
+        ]
         rows = rows * max(1, num_samples)
     else:
         raise ValueError(f"unknown design {method!r}; allowed: lhs, factorial")
     points = []
     for row in rows:
         point: dict[str, Any] = {}
-        for key, value in zip(keys, row):
+        for key, value in zip(keys, row, strict=True):
             set_dotted(point, key, value)
         points.append(point)
     return points

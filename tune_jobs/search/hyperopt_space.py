@@ -24,8 +24,9 @@ def hyperopt_space(space: dict[str, Domain], source: str) -> dict[str, Any]:
         path = f"space.{key}"
         if domain.kind == "grid":
             raise SpecError(
-                source, path, "grid values are enumerated by algorithm grid or random; "
-                "use choice with hyperopt"
+                source,
+                path,
+                "grid values are enumerated by algorithm grid or random; use choice with hyperopt",
             )
         try:
             if conditional.is_conditional(domain):
@@ -59,7 +60,7 @@ def check_hyperopt_points(
         )
     from tune_jobs.nested import has_path
 
-    for name, point in zip(names, points):
+    for name, point in zip(names, points, strict=True):
         missing = [k for k in space if not has_path(point, k)]
         if missing:
             raise SpecError(
