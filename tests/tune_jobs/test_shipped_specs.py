@@ -27,5 +27,8 @@ def test_spec_smoke_run(ray_local: None, tmp_path: Path, path: Path) -> None:
     outcome = run_sweep(plan)
     assert outcome.statuses.get("TERMINATED", 0) == sum(outcome.statuses.values())
     metrics = load_metrics(outcome.run_dir)
-    assert spec.metric in metrics.columns and metrics[spec.metric].notna().any()
+    # A time-to-target objective is recorded only once the target is reached (rarely
+    # in a smoke run); the metric compared with the target is always reported.
+    watched = spec.stop.target_metric if spec.metric == "time_to_target_s" else spec.metric
+    assert watched in metrics.columns and metrics[watched].notna().any()
     assert metrics["training_iteration"].max() <= spec.stop.max_iterations

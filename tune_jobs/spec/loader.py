@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import yaml
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import deep_merge, grid_expansion
 from tune_jobs.spec.convert import build, show
-from tune_jobs.spec.schema import StopSpec, SweepSpec, VariantsSpec
+from tune_jobs.spec.schema import SweepSpec, VariantsSpec
 
 __all__ = [
     "SPEC_FORMATS",
@@ -179,7 +180,8 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
         s.search.num_samples = 1
     max_iter = min(s.stop.max_iterations or s.smoke.max_iterations, s.smoke.max_iterations)
     max_time = min(s.stop.max_time_s or 60.0, 60.0)
-    s.stop = StopSpec(max_iterations=max_iter, max_time_s=max_time)
+    # Only the length shrinks: targets, divergence and plateau rules stay.
+    s.stop = dataclasses.replace(s.stop, max_iterations=max_iter, max_time_s=max_time)
     s.max_concurrent = min(s.max_concurrent or 2, 2)
     s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
     return s
