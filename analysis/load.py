@@ -1,4 +1,8 @@
-"""Load a RUN_DIR's Parquet results as DataFrames, also while the sweep is running."""
+"""Load a RUN_DIR's Parquet results as DataFrames, also while the sweep is running.
+
+A staged sweep keeps every stage in the same two tables (column ``stage``); both
+loaders return all stages unless ``stage`` picks one.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,37 @@ from tune_jobs.storage import RunStorage
 __all__ = ["clean_view", "load_metrics", "load_trials"]
 
 
-def load_trials(run_dir: str) -> pd.DataFrame:
-    """``trials.parquet``: one row per trial (empty frame if nothing was written yet)."""
+def load_trials(run_dir: str, stage: int | None = None) -> pd.DataFrame:
+    """``trials.parquet``: one row per trial (empty frame if nothing was written yet).
+
+    ``stage`` keeps only that stage's trials (runs without stages are stage 1).
+    """
     run = RunStorage.open(run_dir)
     if not run.exists(TRIALS_FILE):
         return pd.DataFrame()
     with run.fs.open_input_file(run.path(TRIALS_FILE)) as f:
-        return pd.read_parquet(f)
+        return _only_stage(pd.read_parquet(f), stage)
 
 
-def load_metrics(run_dir: str, clean: bool = True) -> pd.DataFrame:
-    """Every reported result; by default the clean view (see ``clean_view``)."""
+def load_metrics(run_dir: str, clean: bool = True, stage: int | None = None) -> pd.DataFrame:
+    """Every reported result; by default the clean view (see ``clean_view``).
+
+    ``stage`` keeps only that stage's rows (runs without stages are stage 1).
+    """
     run = RunStorage.open(run_dir)
     if not run.exists(METRICS_DIR):
         return pd.DataFrame()
     dataset = ds.dataset(run.path(METRICS_DIR), filesystem=run.fs, format="parquet")
-    frame = dataset.to_table().to_pandas()
+    frame = _only_stage(dataset.to_table().to_pandas(), stage)
     return clean_view(frame) if clean else frame
+
+
+def _only_stage(frame: pd.DataFrame, stage: int | None) -> pd.DataFrame:
+    if stage is None or frame.empty:
+        return frame
+    if "stage" not in frame.columns:
+        return frame if stage == 1 else frame.iloc[0:0]
+    return frame[frame["stage"].fillna(1) == stage].reset_index(drop=True)
 
 
 def clean_view(metrics: pd.DataFrame) -> pd.DataFrame:

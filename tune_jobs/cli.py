@@ -45,6 +45,14 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--smoke", action="store_true", help="shrink to a run of under a minute (docs/spec.md)"
         )
+        p.add_argument(
+            "--format",
+            dest="fmt",
+            choices=("auto", "spec", "wandb"),
+            default="auto",
+            help="spec format: auto (a top-level `method:` means a W&B sweep file, "
+            "docs/wandb.md), spec, or wandb",
+        )
 
     run = sub.add_parser("run", help="run a sweep", description="Run a sweep from a spec.")
     spec_args(run)
@@ -54,10 +62,23 @@ def _build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check a spec and print the plan (starts no Ray)",
-        description="Validate a spec and print the resolved plan; starts no Ray.",
+        help="check a spec and print the plan (starts no Ray, except with --pilot)",
+        description="Validate a spec and print the resolved plan and its budget; starts no "
+        "Ray, except with --pilot.",
     )
     spec_args(validate)
+    cost = validate.add_mutually_exclusive_group()
+    cost.add_argument(
+        "--cost-per-iteration",
+        type=float,
+        metavar="SECONDS",
+        help="seconds one iteration (reported result) takes: adds GPU-hours and wall time",
+    )
+    cost.add_argument(
+        "--pilot",
+        action="store_true",
+        help="measure the cost: run one trial for a few iterations on a local Ray first",
+    )
 
     resume = sub.add_parser(
         "resume",
@@ -117,6 +138,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         resolve_trainable(plan.spec.trainable, plan.source)  # fail here, not in a worker
         print("\n".join(plan.describe()))
+        from tune_jobs.budget_plan import pilot_budget_lines
+
+        print("\n".join(pilot_budget_lines(plan, args.cost_per_iteration, args.pilot)))
         print("ok: spec is valid")
         return EXIT_OK
     from tune_jobs.runner import run_sweep
@@ -157,7 +181,12 @@ def _load_plan(args: argparse.Namespace):
     from tune_jobs.spec import load_spec
 
     spec = load_spec(
-        args.spec, args.overrides, smoke=args.smoke, name=args.name, storage=args.storage
+        args.spec,
+        args.overrides,
+        smoke=args.smoke,
+        name=args.name,
+        storage=args.storage,
+        fmt=args.fmt,
     )
     spec.storage = absolute_storage(spec.storage)
     return make_plan(spec, args.spec)

@@ -63,17 +63,28 @@ class RunPlan:
         return [p[TRIAL_META_KEY] for p in self.points]
 
     @property
-    def num_trials(self) -> int:
-        """How many trials the sweep will run."""
+    def num_configs(self) -> int:
+        """How many configurations the sweep (stage 1 of a staged sweep) runs."""
         if self.design:
             return len(self.design)
         return self.variant_trials + self.spec.num_samples * self.grid_size
 
     @property
+    def num_trials(self) -> int:
+        """How many trials the sweep (stage 1 of a staged sweep) runs: configs x repeats."""
+        return self.num_configs * self.spec.repeats.n
+
+    @property
     def tune_num_samples(self) -> int:
-        """``TuneConfig.num_samples``: each variant point replaces one sample in Tune."""
+        """``TuneConfig.num_samples``: each variant point replaces one sample in Tune.
+
+        With repeats, searchers (``SeedRepeater``) count every repeat as a sample;
+        random/grid expand the seed as a grid dimension of each sample.
+        """
         if self.design:
-            return len(self.design)
+            return len(self.design) * self.spec.repeats.n
+        if self.owns_space:
+            return (len(self.points) + self.spec.num_samples) * self.spec.repeats.n
         return len(self.points) + self.spec.num_samples
 
     def describe(self) -> list[str]:
@@ -83,13 +94,19 @@ class RunPlan:
         trainable = (
             s.trainable if isinstance(s.trainable, str) else f"command {s.trainable.command}"
         )
+        shape = f"{self.variant_trials} from variants + {s.num_samples} samples x {self.grid_size}"
+        if s.repeats.n > 1:
+            shape = (
+                f"{self.num_configs} configurations ({shape} grid points) x {s.repeats.n} repeats"
+            )
+        else:
+            shape += " grid points"
         lines = [
             f"spec: {self.source}",
             f"name: {s.name}  ->  RUN_DIR = {s.storage.rstrip('/')}/{s.name}",
             f"trainable: {trainable}",
             f"objective: {s.mode} {s.metric}",
-            f"trials: {self.num_trials} ({self.variant_trials} from variants + {s.num_samples}"
-            f" samples x {self.grid_size} grid points)",
+            f"trials: {self.num_trials} ({shape})" + (" in stage 1" if s.stages else ""),
             f"search: {s.search.algorithm} (seed {s.search.seed}); scheduler: {s.scheduler.type}",
             f"per-trial resources: {res}; max concurrent: {s.max_concurrent or 'unlimited'}",
             f"stop: max_iterations={s.stop.max_iterations}, max_time_s={s.stop.max_time_s}",
@@ -99,8 +116,28 @@ class RunPlan:
             lines += [f"  {k}: {d.describe()}" for k, d in s.space.items()]
         if self.variant_names:
             lines.append("variants: " + ", ".join(self.variant_names))
+        if s.repeats.n > 1:
+            base = repeat_base(s)
+            lines.append(
+                f"repeats: {s.repeats.n} per configuration, {s.repeats.seed_key} = "
+                f"{base}..{base + s.repeats.n - 1}; ranked by the median over repeats"
+            )
         lines += describe_strategy(self)
+        if s.stages:
+            from tune_jobs.stages import describe_stages
+
+            lines += describe_stages(s, self.num_configs)
         return lines
+
+
+def repeat_base(spec: SweepSpec) -> int:
+    """The first seed of each configuration's repeats: ``config[seed_key]``, else 0."""
+    node: Any = spec.config
+    for part in spec.repeats.seed_key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return 0
+        node = node[part]
+    return int(node) if isinstance(node, int) and not isinstance(node, bool) else 0
 
 
 def make_plan(spec: SweepSpec, source: str) -> RunPlan:
@@ -128,6 +165,15 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
                 grid_keys[key] = len(domain.args)
     param_space[TRIAL_META_KEY] = {"variant": None, "extra": "{}"}
     grid_size = math.prod(grid_keys.values())
+    if spec.repeats.n > 1:
+        _check_repeats(spec, source)
+        if not owns_space(spec.search.algorithm):
+            from ray import tune
+
+            # One grid dimension of seeds; the sampler keeps every other value of a
+            # sample constant across it (BasicVariantGenerator(constant_grid_search)).
+            seeds = [repeat_base(spec) + i for i in range(spec.repeats.n)]
+            set_dotted(param_space, spec.repeats.seed_key, tune.grid_search(seeds))
 
     variants = spec.variants.expand() if spec.variants else []
     points: list[dict[str, Any]] = []
@@ -148,4 +194,51 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
     resolve_strategy(plan)
     if plan.num_trials == 0:
         raise SpecError(source, "search.num_samples", "the sweep would run no trial")
+    if spec.stages:
+        _check_stages(plan)
     return plan
+
+
+def _check_repeats(spec: SweepSpec, source: str) -> None:
+    key = spec.repeats.seed_key
+    if spec.scheduler.type in ("pbt", "pb2"):
+        raise SpecError(
+            source,
+            "repeats",
+            f"{spec.scheduler.type} mutates running trials, so repeats of one configuration "
+            "would drift apart; use repeats with fifo, asha, hyperband or median",
+        )
+    for name, overrides in spec.variants.expand() if spec.variants else []:
+        nested: dict[str, Any] = {}
+        for k, v in overrides.items():
+            set_dotted(nested, k, v)
+        if has_path(nested, key):
+            raise SpecError(
+                source, "variants", f"variant {name!r} sets {key}, which repeats set per run"
+            )
+    if not owns_space(spec.search.algorithm):
+        for k, domain in spec.space.items():
+            if conditional.is_conditional(domain):
+                raise SpecError(
+                    source,
+                    f"space.{k}",
+                    "repeats with random/grid search cannot keep conditional values equal "
+                    "across a configuration's repeats; use search.algorithm hyperopt",
+                )
+
+
+def _check_stages(plan: RunPlan) -> None:
+    """Each later stage must be plannable: checked over the full stage-1 space."""
+    from tune_jobs.stages import check_stageable, nominal_stage_spec
+
+    check_stageable(plan.spec, plan.source)
+    prev = plan.num_configs
+    for index in range(2, len(plan.spec.stages) + 2):
+        nominal = nominal_stage_spec(plan.spec, index, prev)
+        if nominal.space:
+            try:
+                stage_plan = make_plan(nominal, plan.source)
+            except SpecError as err:
+                where = f"stages.{index - 2}" + (f" ({err.key_path})" if err.key_path else "")
+                raise SpecError(plan.source, where, err.problem) from None
+            prev = stage_plan.num_configs

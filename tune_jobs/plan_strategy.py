@@ -112,6 +112,9 @@ def _check_scheduler(plan: RunPlan) -> None:
             )
     if sch.type not in ("pbt", "pb2"):
         return
+    # A donor's checkpoint must outlive the exploit that copies it; Tune's retention
+    # (checkpoints_to_keep) can delete it first, so PBT keeps every checkpoint.
+    s.checkpoints_to_keep = None
     if isinstance(s.trainable, CommandSpec):
         raise SpecError(
             plan.source,
@@ -154,7 +157,8 @@ def describe_strategy(plan: RunPlan) -> list[str]:
         mutated = ", ".join(sch.mutate or list(s.space))
         lines.append(
             f"scheduler {sch.type}: every {sch.perturbation_interval:g} {sch.time_attr}, "
-            f"bottom {sch.quantile_fraction:g} copy the top and mutate {mutated}"
+            f"bottom {sch.quantile_fraction:g} copy the top and mutate {mutated} "
+            "(every checkpoint is kept)"
         )
     if s.stop.target is not None:
         metric = s.stop.target_metric or s.metric

@@ -2,12 +2,19 @@
 
 Everything Ray-driver-side (Tuner, RunConfig, callbacks, searchers, schedulers) is
 assembled here from a ``RunPlan``, so following Ray's API changes touches one module.
+
+A staged sweep (``stages:``) runs one Tune experiment per stage: stage 1 in RUN_DIR
+itself, stage ``k`` in ``RUN_DIR/stages/stage<k>``; all write the same Parquet tables
+and TensorBoard folder of RUN_DIR. ``RUN_DIR/stages.json`` records each stage's status
+and derived space: ``resume`` restores the stage that was running (never re-running a
+finished one) and then runs the stages after it (``tune_jobs.stages``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +22,7 @@ import yaml
 
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
-from tune_jobs.plan import RunPlan
+from tune_jobs.plan import RunPlan, make_plan, repeat_base
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml, spec_to_dict
@@ -27,7 +34,14 @@ from tune_jobs.trainable_ref import resolve_trainable
 #: Trial statuses in trials.parquet that mean "done" (not resumable).
 FINISHED_STATUSES = ("TERMINATED", "ERROR", "DIVERGED", "SKIPPED")
 
-__all__ = ["FINISHED_STATUSES", "SweepOutcome", "absolute_storage", "init_ray", "resume_sweep", "run_sweep"]
+__all__ = [
+    "FINISHED_STATUSES",
+    "SweepOutcome",
+    "absolute_storage",
+    "init_ray",
+    "resume_sweep",
+    "run_sweep",
+]
 
 
 @dataclass
@@ -82,14 +96,20 @@ def init_ray(address: str | None) -> None:
 
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
-    """Start a new sweep for ``plan``; RUN_DIR must not hold a previous run."""
+    """Start a new sweep for ``plan`` (all its stages); RUN_DIR must not hold a previous run."""
+    from tune_jobs.stages import stage_record, write_progress
+
     spec = plan.spec
     run = RunStorage.for_run(spec.storage, spec.name)
     _prepare_run_dir(run, spec, plan.source)
     trainable = resolve_trainable(spec.trainable, plan.source)
     init_ray(address)
+    if spec.stages:
+        record = stage_record(1, spec.stage_name(1), spec.space, spec.config, {}, plan.num_configs)
+        write_progress(run, [record])
     tuner = _build_tuner(plan, trainable, run)
-    return _fit(tuner, spec, run)
+    outcome = _fit(tuner, spec, run)
+    return _finish(spec, plan.source, trainable, run, outcome)
 
 
 def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
@@ -101,21 +121,151 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
         raise UserError(
             f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})"
         )
+    from tune_jobs.stages import read_progress
+
     source = run.path(SPEC_FILE)
     raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
     spec = build(SweepSpec, raw, "", source)
     trainable = resolve_trainable(spec.trainable, source)
     init_ray(address)
     _configure_tune()
-    path = run_dir if "://" in run_dir else run.root
-    tuner = tune.Tuner.restore(
-        path,
-        trainable=tune.with_resources(trainable, spec.resources.as_ray()),
-        resume_unfinished=True,
-        resume_errored=True,
-        storage_filesystem=None if run.is_local else run.fs,
+    records = read_progress(run) if spec.stages else []
+    current = records[-1] if records else {"index": 1, "status": "running", "dir": "."}
+    if current["status"] != "running":  # between stages: go on with the next one
+        return _finish(spec, source, trainable, run, None)
+    rel = current["dir"]
+    if current["index"] > 1 and not run.exists(rel, TUNER_STATE_FILE):
+        # Killed before Tune wrote this stage's state: nothing of it ran; start it.
+        plan = make_plan(_spec_from_record(spec, records), source)
+        tuner = _build_tuner(plan, trainable, run, stage=current["index"])
+    else:
+        root = run_dir.rstrip("/") if "://" in run_dir else run.root
+        tuner = tune.Tuner.restore(
+            root if rel == "." else posixpath.join(root, rel),
+            trainable=tune.with_resources(trainable, spec.resources.as_ray()),
+            resume_unfinished=True,
+            resume_errored=True,
+            storage_filesystem=None if run.is_local else run.fs,
+        )
+    return _finish(spec, source, trainable, run, _fit(tuner, spec, run))
+
+
+def _spec_from_record(spec: SweepSpec, records: list[dict[str, Any]]) -> SweepSpec:
+    """The ``SweepSpec`` of the last recorded stage (index >= 2)."""
+    from tune_jobs.stages import space_from_data, stage_spec
+
+    record, previous = records[-1], records[-2]
+    space = space_from_data(record["space"])
+    return stage_spec(spec, record["index"], space, record["config"], previous["configs"])
+
+
+def _stage_statuses(spec: SweepSpec, run: RunStorage, stage: int) -> dict[str, int]:
+    from analysis.load import load_trials
+
+    trials = load_trials(_run_dir(spec, run))
+    if trials.empty:
+        return {}
+    if "stage" in trials.columns:
+        trials = trials[trials["stage"].fillna(1).astype(int) == stage]
+    return trials["status"].value_counts().to_dict()
+
+
+def _run_dir(spec: SweepSpec, run: RunStorage) -> str:
+    """RUN_DIR as ``analysis.load`` takes it (a path, or the URI)."""
+    return run.root if run.is_local else f"{spec.storage.rstrip('/')}/{spec.name}"
+
+
+def _finish(
+    spec: SweepSpec,
+    source: str,
+    trainable: Any,
+    run: RunStorage,
+    outcome: SweepOutcome | None,
+) -> SweepOutcome:
+    """Run the stages after the one ``outcome`` finished, then print the median ranking."""
+    if spec.stages:
+        outcome = _later_stages(spec, source, trainable, run, outcome)
+    assert outcome is not None
+    if spec.repeats.n > 1:
+        from analysis.load import load_trials
+        from tune_jobs.repeats import Objective, summary_lines
+        from tune_jobs.spec.loader import spec_to_dict
+
+        objective = Objective.from_spec_dict(spec_to_dict(spec))
+        lines = summary_lines(load_trials(_run_dir(spec, run)), objective, spec.repeats.seed_key)
+        if lines:
+            print("\n" + "\n".join(lines))
+    return outcome
+
+
+def _later_stages(
+    spec: SweepSpec,
+    source: str,
+    trainable: Any,
+    run: RunStorage,
+    outcome: SweepOutcome | None,
+) -> SweepOutcome:
+    """Mark the current stage done and run every later stage, one after the other."""
+    from analysis.load import load_trials
+    from tune_jobs.stages import (
+        locked_config,
+        read_progress,
+        refine_space,
+        space_from_data,
+        stage_record,
+        stage_spec,
+        top_configs,
+        write_progress,
     )
-    return _fit(tuner, spec, run)
+
+    records = read_progress(run)
+    while True:
+        current = records[-1]
+        index = current["index"]
+        statuses = _stage_statuses(spec, run, index)
+        if any(status not in FINISHED_STATUSES for status in statuses):
+            assert outcome is not None
+            return outcome  # interrupted: `tune-jobs resume` continues this stage
+        if current["status"] == "running":
+            current["status"] = "done"
+            write_progress(run, records)
+        if current["status"] == "skipped" or index > len(spec.stages):
+            break
+        if statuses.get("SKIPPED"):
+            print(f"\nstage {index} stopped the sweep early; later stages are not run")
+            break
+        nxt = spec.stages[index - 1]
+        name = spec.stage_name(index + 1)
+        space = space_from_data(current["space"])
+        top = top_configs(load_trials(_run_dir(spec, run)), spec, index, nxt.top_k, list(space))
+        if not top:
+            raise UserError(
+                f"{run.root}: stage {index + 1} ({name}): no configuration of stage {index} "
+                f"finished with a value of {spec.metric}; cannot derive its space"
+            )
+        refined = refine_space(space, spec.space, top, nxt.widen)
+        config = locked_config(current["config"], refined.locked)
+        record = stage_record(index + 1, name, refined.space, config, refined.locked, 0)
+        locked = ", ".join(f"{k}={v}" for k, v in refined.locked.items()) or "none"
+        if not refined.space:
+            record["status"] = "skipped"
+            records.append(record)
+            write_progress(run, records)
+            print(f"\nstage {index + 1} ({name}): the top {len(top)} agree on every parameter")
+            print(f"  ({locked}); nothing left to search, later stages are not run")
+            break
+        stage_sweep = stage_spec(spec, index + 1, refined.space, config, current["configs"])
+        plan = make_plan(stage_sweep, source)
+        record["configs"] = plan.num_configs
+        records.append(record)
+        write_progress(run, records)
+        print(f"\nstage {index + 1} ({name}): {plan.num_trials} trials; locked: {locked}")
+        for key, domain in refined.space.items():
+            print(f"  {key}: {domain.describe()}")
+        outcome = _fit(_build_tuner(plan, trainable, run, stage=index + 1), spec, run)
+    if outcome is None:
+        outcome = _outcome(spec, run)
+    return outcome
 
 
 def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
@@ -149,18 +299,30 @@ def _configure_tune() -> None:
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
 
-def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
+def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1) -> Any:
     from ray import tune
+
+    from tune_jobs.stages import STAGES_DIR
 
     spec = plan.spec
     _configure_tune()
     strategy = build_strategy(plan)
-    callbacks = [
-        strategy.callback,
-        ParquetResultsSink(spec.storage, spec.name),
-        TensorBoardSink(spec.storage, spec.name, spec.metric),
-    ]
+    sink = ParquetResultsSink(
+        spec.storage,
+        spec.name,
+        stage=stage,
+        seed_key=spec.repeats.seed_key,
+        seed_base=repeat_base(spec),
+        repeats=spec.repeats.n,
+        sweep_state=strategy.tracker,
+    )
+    callbacks = [strategy.callback, sink, TensorBoardSink(spec.storage, spec.name, spec.metric)]
     fs, base = split_storage(spec.storage)
+    name, storage = spec.name, spec.storage
+    if stage > 1:  # its own Tune experiment: RUN_DIR/stages/stage<k>
+        name = f"stage{stage}"
+        base = posixpath.join(base, spec.name, STAGES_DIR)
+        storage = f"{storage.rstrip('/')}/{spec.name}/{STAGES_DIR}"
     return tune.Tuner(
         tune.with_resources(trainable, spec.resources.as_ray()),
         param_space=plan.constant_space if plan.owns_space else plan.param_space,
@@ -174,8 +336,8 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
             trial_dirname_creator=lambda trial: trial.trial_id,
         ),
         run_config=tune.RunConfig(
-            name=spec.name,
-            storage_path=base if "://" not in spec.storage else spec.storage,
+            name=name,
+            storage_path=base if "://" not in storage else storage,
             storage_filesystem=None if run.is_local else fs,
             stop=strategy.stopper,
             callbacks=callbacks,
@@ -189,10 +351,36 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage) -> Any:
 
 
 def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
+    from ray.tune.error import TuneError
+
+    try:
+        tuner.fit()
+    except TuneError as err:
+        # Tune wraps errors raised in the driver loop (e.g. our PBT checkpoint check):
+        # surface a user error as its one line, results written so far stay.
+        user = _user_error_in(err)
+        if user is None:
+            raise
+        raise user from None
+    return _outcome(spec, run)
+
+
+def _user_error_in(err: BaseException) -> UserError | None:
+    """The first ``UserError`` in an exception's cause/context chain."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UserError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _outcome(spec: SweepSpec, run: RunStorage) -> SweepOutcome:
     from analysis.load import load_trials
 
-    tuner.fit()
-    trials = load_trials(run.root if run.is_local else f"{spec.storage}/{spec.name}")
+    trials = load_trials(_run_dir(spec, run))
     statuses = trials["status"].value_counts().to_dict() if not trials.empty else {}
     best_trial = best_value = None
     if not trials.empty and spec.metric in trials.columns:

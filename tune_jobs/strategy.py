@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tune_jobs.plan import RunPlan
+from tune_jobs.plan import RunPlan, repeat_base
 from tune_jobs.schedulers import SchedulerRequest, create_scheduler
 from tune_jobs.search import SearchRequest, create_searcher
 from tune_jobs.spec.schema import TIME_TO_TARGET, SweepSpec
@@ -92,10 +92,17 @@ def build_strategy(plan: RunPlan) -> Strategy:
             resolution=spec.search.resolution,
             source=plan.source,
             design=plan.design,
+            constant_grid_search=spec.repeats.n > 1,
         ),
     )
     if plan.owns_space:
         metas = plan.variant_metas
+        if spec.repeats.n > 1:  # Ray's Repeater: the searcher learns the mean over repeats
+            from tune_jobs.repeater import SeedRepeater
+
+            n, key = spec.repeats.n, spec.repeats.seed_key
+            searcher = SeedRepeater(searcher, n, key, repeat_base(spec))
+            metas = [meta for meta in metas for _ in range(n)]
         searcher = ObjectiveSearcher(
             searcher, tracker, spec.metric, spec.mode, metas, time_to_target
         )

@@ -128,6 +128,7 @@ def test_contract(ray_local: None, tmp_path: Path, case: str) -> None:
                 "config": {**config, **diverge},
             },
         )
-        assert diverged.statuses == {"TERMINATED": 1}
+        # A divergence is a result, not a crash: its own status, never ERROR.
+        assert diverged.statuses == {"DIVERGED": 1}
         last = load_metrics(diverged.run_dir).sort_values("training_iteration").iloc[-1]
         assert bool(last["diverged"]) is True

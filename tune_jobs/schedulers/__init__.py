@@ -100,30 +100,53 @@ def _mutated(request: SchedulerRequest) -> dict[str, Domain]:
 
 
 def _pbt(request: SchedulerRequest) -> Any:
-    from ray.tune.schedulers import PopulationBasedTraining
+    from tune_jobs.schedulers.pbt import CheckedPBT, ClipToSpace
 
     s = request.settings
     mutations: dict[str, Any] = {}
     for key, domain in _mutated(request).items():
         values = domain.values
         set_dotted(mutations, key, list(values) if values is not None else domain.to_tune())
-    return PopulationBasedTraining(
+    return CheckedPBT(
         time_attr=s.time_key,
         perturbation_interval=s.perturbation_interval,
         hyperparam_mutations=mutations,
         quantile_fraction=s.quantile_fraction,
         resample_probability=s.resample_probability,
+        custom_explore_fn=ClipToSpace(_numeric_bounds(request)),
     )
 
 
+def _numeric_bounds(request: SchedulerRequest) -> dict[str, tuple[float, float, bool]]:
+    """Bounded numeric ranges of the mutated keys: ``key -> (low, high, integer)``."""
+    out: dict[str, tuple[float, float, bool]] = {}
+    for key, domain in _mutated(request).items():
+        if domain.values is None and domain.kind in _BOUNDED:
+            integer = domain.kind in ("randint", "qrandint", "lograndint")
+            out[key] = (float(domain.args[0]), float(domain.args[1]), integer)
+    return out
+
+
+_BOUNDED = (
+    "uniform",
+    "quniform",
+    "loguniform",
+    "qloguniform",
+    "randint",
+    "qrandint",
+    "lograndint",
+    "inv_loguniform",
+)
+
+
 def _pb2(request: SchedulerRequest) -> Any:
-    from ray.tune.schedulers.pb2 import PB2
+    from tune_jobs.schedulers.pbt import CheckedPB2
 
     s = request.settings
     bounds: dict[str, list[float]] = {}
     for key, domain in _mutated(request).items():
         bounds[key] = [float(domain.args[0]), float(domain.args[1])]
-    return PB2(
+    return CheckedPB2(
         time_attr=s.time_key,
         perturbation_interval=s.perturbation_interval,
         hyperparam_bounds=bounds,

@@ -8,6 +8,12 @@ calls right before it writes each experiment snapshot. So every result older tha
 snapshot a resumed driver restarts from is on disk, and every newer one is reported
 again by the restored trial (with a higher attempt): nothing is lost, and nothing is
 written twice within an attempt. Readers take the clean view (``analysis.load``).
+
+Stages and repeats: every row carries ``stage`` (1 unless the sweep is staged); trial
+rows also carry ``config_id`` and ``repeat`` (``tune_jobs.repeats``). A later stage is
+another Tune experiment with its own sink: at setup it reads back the rows of earlier
+stages from ``trials.parquet`` (and the union schema of ``metrics/``) and keeps writing
+them, so both tables hold every stage.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from ray.tune import Callback
 
 from tune_jobs.layout import METRICS_DIR, SCHEMA_PART, TRIALS_FILE
+from tune_jobs.repeats import config_id, repeat_index
 from tune_jobs.sinks.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
 from tune_jobs.sinks.worker import BackgroundWorker
 from tune_jobs.storage import RunStorage
@@ -34,6 +42,9 @@ _BOOKKEEPING = (
     "trial_name",
     "status",
     "variant",
+    "stage",
+    "config_id",
+    "repeat",
     "attempt",
     "num_failures",
     "error",
@@ -50,11 +61,36 @@ class ParquetResultsSink(Callback):
         name: the experiment name (RUN_DIR = storage/name).
         flush_interval_s: write buffered rows at least this often.
         max_buffered_rows: write as soon as this many rows are buffered.
+        stage: the stage this experiment runs (1 unless the sweep is staged).
+        seed_key: the config key repeats set (left out of ``config_id``).
+        seed_base: the first seed of each configuration's repeats.
+        repeats: runs per configuration.
     """
 
+    # Defaults for sinks unpickled from runs made before these settings existed.
+    _stage = 1
+    _seed_key = "seed"
+    _seed_base = 0
+    _repeats = 1
+
     def __init__(
-        self, storage: str, name: str, flush_interval_s: float = 2.0, max_buffered_rows: int = 5000
+        self,
+        storage: str,
+        name: str,
+        flush_interval_s: float = 2.0,
+        max_buffered_rows: int = 5000,
+        *,
+        stage: int = 1,
+        seed_key: str = "seed",
+        seed_base: int = 0,
+        repeats: int = 1,
+        sweep_state: Any = None,
     ) -> None:
+        self._sweep_state = sweep_state
+        self._stage = stage
+        self._seed_key = seed_key
+        self._seed_base = seed_base
+        self._repeats = repeats
         self._storage_spec = storage
         self._name = name
         self._flush_interval_s = flush_interval_s
@@ -76,6 +112,7 @@ class ParquetResultsSink(Callback):
         self._worker: BackgroundWorker | None = None
         self._buffer: list[dict[str, Any]] = []
         self._trials: dict[str, Any] = {}
+        self._carried: list[dict[str, Any]] = []
         self._trials_dirty = False
         self._last_flush = time.monotonic()
         self._session = uuid.uuid4().hex[:8]
@@ -87,6 +124,7 @@ class ParquetResultsSink(Callback):
             "_worker",
             "_buffer",
             "_trials",
+            "_carried",
             "_trials_dirty",
             "_last_flush",
             "_session",
@@ -106,7 +144,22 @@ class ParquetResultsSink(Callback):
         """Open RUN_DIR and start the writer thread."""
         self._run = RunStorage.for_run(self._storage_spec, self._name)
         self._run.makedirs(METRICS_DIR)
+        if self._stage > 1:
+            self._carry_earlier_stages()
         self._worker = BackgroundWorker("tune-jobs-parquet")
+
+    def _carry_earlier_stages(self) -> None:
+        """Keep earlier stages' trial rows, and extend (never replace) their schema."""
+        assert self._run is not None
+        if self._run.exists(TRIALS_FILE):
+            with self._run.fs.open_input_file(self._run.path(TRIALS_FILE)) as f:
+                rows = pq.read_table(f).to_pylist()
+            self._carried = [r for r in rows if (r.get("stage") or 1) < self._stage]
+        if not self._schema and self._run.exists(METRICS_DIR, SCHEMA_PART):
+            with self._run.fs.open_input_file(self._run.path(METRICS_DIR, SCHEMA_PART)) as f:
+                schema = pq.read_schema(f)
+            self._schema = {name: schema.field(name).type for name in schema.names}
+            self._schema_written = len(self._schema)
 
     # --- Tune hooks -------------------------------------------------------------
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -131,7 +184,9 @@ class ParquetResultsSink(Callback):
             self._last_iteration[tid] = step
         metrics = metrics_of(result)
         self._latest_metrics.setdefault(tid, {}).update(metrics)
-        self._buffer.append({"trial_id": tid, "attempt": self._attempts[tid], **metrics})
+        self._buffer.append(
+            {"trial_id": tid, "attempt": self._attempts[tid], "stage": self._stage, **metrics}
+        )
         self._touch(trial, flush=False)
         if (
             len(self._buffer) >= self._max_buffered_rows
@@ -158,20 +213,36 @@ class ParquetResultsSink(Callback):
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         for trial in trials:
             self._trials[trial.trial_id] = trial
-            # Stopped by Ctrl-C (no completion or error event): resumable, not finished.
-            if trial.trial_id not in self._final_status and trial.status != "PENDING":
-                self._final_status[trial.trial_id] = "INTERRUPTED"
+            tid = trial.trial_id
+            if tid in self._final_status:
+                continue
+            if trial.status == "TERMINATED" and self._sweep_stopped():
+                # Stopped with the whole sweep (target reached, budget spent): Tune sets
+                # the status without a completion event.
+                metrics = self._latest_metrics.get(tid, {})
+                self._final_status[tid] = (
+                    _completed_status(trial, metrics) if metrics else "SKIPPED"
+                )
+            elif trial.status != "PENDING":
+                # Stopped by Ctrl-C (no completion or error event; Tune's clean-up may
+                # have set TERMINATED): resumable, not finished.
+                self._final_status[tid] = "INTERRUPTED"
         self._trials_dirty = True
         self._flush_async()
         if self._worker is not None:
             self._worker.close()
+
+    def _sweep_stopped(self) -> bool:
+        """Whether the sweep's stopper ended the sweep (``sweep_state.sweep_stopped``)."""
+        return bool(getattr(self._sweep_state, "sweep_stopped", None))
 
     def get_state(self) -> dict[str, Any]:
         """Flush everything, then hand Tune the state to snapshot."""
         self._flush_async()
         if self._worker is not None:
             self._worker.drain()
-        return self.__getstate__()
+        # The sweep state is shared with the stopper (restored with tuner.pkl): not ours.
+        return {k: v for k, v in self.__getstate__().items() if k != "_sweep_state"}
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore counters after ``Tuner.restore`` (attempts continue from here)."""
@@ -216,7 +287,7 @@ class ParquetResultsSink(Callback):
 
     def _trial_rows(self) -> tuple[list[dict[str, Any]], list[str]]:
         """One row per known trial, built on the controller thread (reads Trial objects)."""
-        rows = []
+        rows = list(self._carried)
         for tid, trial in self._trials.items():
             config, variant = effective_config(trial.config)
             row: dict[str, Any] = {
@@ -224,6 +295,9 @@ class ParquetResultsSink(Callback):
                 "trial_name": str(trial),
                 "status": self._final_status.get(tid, trial.status),
                 "variant": variant,
+                "stage": self._stage,
+                "config_id": config_id(config, self._seed_key),
+                "repeat": repeat_index(config, self._seed_key, self._seed_base, self._repeats),
                 "attempt": self._attempts.get(tid, 0),
                 "num_failures": trial.num_failures,
                 "error": self._errors.get(tid),

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: Bookkeeping columns stored as int64.
-INT_COLUMNS = frozenset({"attempt", "training_iteration", "timestamp"})
+INT_COLUMNS = frozenset({"attempt", "training_iteration", "timestamp", "stage", "repeat"})
 
 #: Keys Tune adds to every result that are not the user's metrics.
 TUNE_INTERNAL_KEYS = frozenset(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from tune_jobs.errors import FieldError
 from tune_jobs.spec.space import Domain
+from tune_jobs.spec.stages import RepeatsSpec, StageSearchSpec, StageSpec
 from tune_jobs.spec.strategy import (
     BudgetSpec,
     SchedulerSpec,
@@ -23,10 +24,13 @@ __all__ = [
     "TIME_TO_TARGET",
     "BudgetSpec",
     "CommandSpec",
+    "RepeatsSpec",
     "ResourcesSpec",
     "SchedulerSpec",
     "SearchSpec",
     "SmokeSpec",
+    "StageSearchSpec",
+    "StageSpec",
     "StopSpec",
     "SweepSpec",
     "VariantsSpec",
@@ -191,6 +195,12 @@ class SweepSpec:
     """Reuse Ray actors between trials (much faster for short trials)."""
     budget: BudgetSpec | None = None
     """Sweep-level budget (GPU hours, trial hours or wall time); see docs/search.md."""
+    repeats: RepeatsSpec = field(default_factory=RepeatsSpec)
+    """Runs per configuration, each with another seed (``repeats: 3`` or
+    ``{n: 3, seed_key: seed}``); results are grouped by ``config_id``."""
+    stages: list[StageSpec] = field(default_factory=list)
+    """Later stages of a coarse-to-fine sweep (stage 1 is this spec as written); each
+    refines the space around the previous stage's best configurations."""
     storage: str = "./results"
     """Local directory or pyarrow-filesystem URI (``s3://bucket/prefix``)."""
     smoke: SmokeSpec = field(default_factory=SmokeSpec)
@@ -214,6 +224,7 @@ class SweepSpec:
         for key in self.space:
             if not all(key.split(".")):
                 raise FieldError(f"space.{key}", "empty segment in dotted key")
+        self._check_repeats_and_stages()
         if self.metric == TIME_TO_TARGET:
             if self.mode != "min":
                 raise FieldError("mode", f"{TIME_TO_TARGET} is minimised; got {self.mode!r}")
@@ -223,6 +234,32 @@ class SweepSpec:
                     f"metric {TIME_TO_TARGET} needs stop.target and stop.target_metric "
                     "(the metric that must reach the target, e.g. val_loss)",
                 )
+
+    def _check_repeats_and_stages(self) -> None:
+        seed_key = self.repeats.seed_key
+        if self.repeats.n > 1 and any(
+            k == seed_key or k.startswith(seed_key + ".") or seed_key.startswith(k + ".")
+            for k in self.space
+        ):
+            raise FieldError(
+                "repeats.seed_key",
+                f"{seed_key!r} is searched in space; repeats set it per run "
+                "(remove it from space, or pick another seed_key)",
+            )
+        names = ["stage1"]
+        for i, stage in enumerate(self.stages):
+            name = stage.name or f"stage{i + 2}"
+            if name in names:
+                raise FieldError(f"stages.{i}.name", f"duplicate stage name {name!r}")
+            names.append(name)
+        if self.stages and not self.space:
+            raise FieldError("stages", "later stages refine space keys; the space is empty")
+
+    def stage_name(self, index: int) -> str:
+        """The name of stage ``index`` (1 is the spec as written)."""
+        if index == 1:
+            return "stage1"
+        return self.stages[index - 2].name or f"stage{index}"
 
     @property
     def num_samples(self) -> int:

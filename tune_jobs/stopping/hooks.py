@@ -67,6 +67,8 @@ class SweepStopper(Stopper):
             self.stop_reason = "a trial reached the target"
         elif self._budget is not None:
             self.stop_reason = self._budget_spent()
+        if self.stop_reason is not None:
+            self._tracker.sweep_stopped = self.stop_reason
         return self.stop_reason is not None
 
     def _budget_spent(self) -> str | None:

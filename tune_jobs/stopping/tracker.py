@@ -82,6 +82,8 @@ class ResultTracker:
     def __init__(self, rules: TrackerRules) -> None:
         self.rules = rules
         self._trials: dict[str, _TrialState] = {}
+        self.sweep_stopped: str | None = None
+        """Why the stopper ended the whole sweep (target reached, budget), if it did."""
 
     def observe(self, trial_id: str, result: dict[str, Any]) -> dict[str, Any]:
         """The derived keys for ``result`` (computed once per result, then cached)."""
