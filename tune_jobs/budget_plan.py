@@ -334,6 +334,10 @@ def pilot_budget_lines(plan: RunPlan, cost_per_iteration: float | None, pilot: b
         return budget_lines(plan, seconds, source, cluster)
     if cost_per_iteration is not None:
         return budget_lines(plan, cost_per_iteration, "--cost-per-iteration")
+    if plan.spec.cost is not None:
+        return budget_lines(
+            plan, plan.spec.cost.seconds_per_iteration, "cost.seconds_per_iteration in the spec"
+        )
     return budget_lines(plan)
 
 

@@ -126,6 +126,22 @@ def test_validate_without_cost_prints_plan_and_how_to_estimate(
     assert not ray_started
 
 
+def test_cost_declared_in_the_spec_gives_the_estimate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, ray_started: list[str]
+) -> None:
+    path = write_spec(tmp_path, _spec(cost={"seconds_per_iteration": 4}))
+    lines = _validate(capsys, path)
+    # FIFO: 2187 iterations x 4 s = 2.43 trial-hours, x 0.5 GPU.
+    assert any(line.startswith("estimate: 2.43 trial-hours, 1.22 GPU-hours") for line in lines), (
+        lines
+    )
+    assert any("cost.seconds_per_iteration in the spec" in line for line in lines), lines
+    # The flag wins over the spec.
+    lines = _validate(capsys, path, "--cost-per-iteration", "2")
+    assert any(line.startswith("estimate: 1.22 trial-hours") for line in lines), lines
+    assert not ray_started
+
+
 def test_validate_rejects_non_positive_cost(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     code = main(["validate", str(write_spec(tmp_path, _spec())), "--cost-per-iteration", "0"])
     err = capsys.readouterr().err

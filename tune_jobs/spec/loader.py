@@ -149,12 +149,16 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     - variants, then samples, fill ``smoke.max_trials`` (each counted once per grid
       point; at least one trial runs);
     - every trial stops after ``smoke.max_iterations`` results and 60 s;
-    - at most 2 trials run at once, with no retries beyond one.
+    - at most 2 trials run at once, with no retries beyond one;
+    - ``repeats`` keep at most 2 seeds (sharing the trial budget), and later ``stages``
+      sample at most the trial budget with the same stop rule.
     """
     from tune_jobs.spec.space import Domain
 
     s = copy.deepcopy(spec)
-    budget = s.smoke.max_trials
+    # Repeats shrink to at most 2 seeds; the trial budget is shared among them.
+    s.repeats = dataclasses.replace(s.repeats, n=min(s.repeats.n, 2))
+    budget = max(1, s.smoke.max_trials // s.repeats.n)
     s.config = deep_merge(s.config, s.smoke.config)
     grid_points = 1
     space: dict[str, Domain] = {}
@@ -184,6 +188,19 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     s.stop = dataclasses.replace(s.stop, max_iterations=max_iter, max_time_s=max_time)
     s.max_concurrent = min(s.max_concurrent or 2, 2)
     s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
+    # Later stages sample at most the same budget and stop as quickly.
+    stages = []
+    for stage in s.stages:
+        samples = min(stage.search.num_samples or budget, budget)
+        stage = dataclasses.replace(
+            stage, search=dataclasses.replace(stage.search, num_samples=samples)
+        )
+        if stage.stop is not None:
+            stage.stop = dataclasses.replace(
+                stage.stop, max_iterations=max_iter, max_time_s=max_time
+            )
+        stages.append(stage)
+    s.stages = stages
     return s
 
 

@@ -15,6 +15,7 @@ from tune_jobs.spec.space import Domain
 from tune_jobs.spec.stages import RepeatsSpec, StageSearchSpec, StageSpec
 from tune_jobs.spec.strategy import (
     BudgetSpec,
+    CostSpec,
     SchedulerSpec,
     SearchSpec,
     StopSpec,
@@ -193,6 +194,8 @@ class SweepSpec:
     """Checkpoints kept per trial (null keeps all)."""
     reuse_actors: bool = True
     """Reuse Ray actors between trials (much faster for short trials)."""
+    cost: CostSpec | None = None
+    """Declared cost per iteration for ``validate``'s estimate (or use ``--pilot``)."""
     budget: BudgetSpec | None = None
     """Sweep-level budget (GPU hours, trial hours or wall time); see docs/search.md."""
     repeats: RepeatsSpec = field(default_factory=RepeatsSpec)

@@ -16,6 +16,7 @@ from tune_jobs.errors import FieldError
 __all__ = [
     "TIME_ATTRS",
     "BudgetSpec",
+    "CostSpec",
     "DivergenceSpec",
     "PlateauSpec",
     "SchedulerSpec",
@@ -286,3 +287,17 @@ class BudgetSpec:
                 raise FieldError(name, f"must be > 0; got {value}")
         if self.gpu_hours is None and self.trial_hours is None and self.wall_time_s is None:
             raise FieldError("gpu_hours", "a budget needs gpu_hours, trial_hours or wall_time_s")
+
+
+@dataclass
+class CostSpec:
+    """A declared cost, for ``tune-jobs validate``'s GPU-hour and wall-time estimate."""
+
+    seconds_per_iteration: float
+    """Seconds one iteration (one reported result) of one trial takes."""
+
+    def __post_init__(self) -> None:
+        if not (self.seconds_per_iteration > 0 and math.isfinite(self.seconds_per_iteration)):
+            raise FieldError(
+                "seconds_per_iteration", f"must be > 0; got {self.seconds_per_iteration}"
+            )
