@@ -25,7 +25,18 @@ def _iterations(run_dir: str) -> dict[float, int]:
     return dict(zip(trials["config/lr"], trials["training_iteration"], strict=False))
 
 
-def test_asha_stops_the_slow_learners_early(ray_local: None, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "units",
+    [
+        {"grace_period": 1},
+        # Counting the tokens the trainable reports (100 per step): same rungs in tokens.
+        {"time_attr": "tokens", "grace_period": 100, "max_t": 800},
+    ],
+    ids=["iterations", "tokens"],
+)
+def test_asha_stops_the_slow_learners_early(
+    ray_local: None, tmp_path: Path, units: dict[str, Any]
+) -> None:
     # Best learners first: asynchronous halving can only cut a trial by comparing it
     # with results already at the rung.
     lrs = [0.9, 0.3, 0.1, 0.05, 0.02, 0.01]
@@ -36,7 +47,7 @@ def test_asha_stops_the_slow_learners_early(ray_local: None, tmp_path: Path) -> 
             config={"steps": 8},
             space={"lr": {"grid": lrs}},
             search={"algorithm": "grid"},
-            scheduler={"type": "asha", "grace_period": 1, "reduction_factor": 2},
+            scheduler={"type": "asha", "reduction_factor": 2, **units},
             stop={"max_iterations": 8},
             max_concurrent=2,
         ),
