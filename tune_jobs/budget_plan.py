@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tune_jobs.errors import UserError
+from tune_jobs.nested import deep_merge
 from tune_jobs.spec.strategy import SchedulerSpec
 
 if TYPE_CHECKING:
@@ -289,7 +290,7 @@ def run_pilot(plan: RunPlan, iterations: int = PILOT_ITERATIONS) -> tuple[float,
 
     spec = plan.spec
     trainable = resolve_trainable(spec.trainable, plan.source)
-    config = _merged(_first_grid_values(plan.param_space), plan.points[0] if plan.points else {})
+    config = deep_merge(_first_grid_values(plan.param_space), plan.points[0] if plan.points else {})
     init_ray(None)
     times: list[float] = []
 
@@ -339,16 +340,6 @@ def pilot_budget_lines(plan: RunPlan, cost_per_iteration: float | None, pilot: b
             plan, plan.spec.cost.seconds_per_iteration, "cost.seconds_per_iteration in the spec"
         )
     return budget_lines(plan)
-
-
-def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def _first_grid_values(node: Any) -> Any:
