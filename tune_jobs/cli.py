@@ -10,6 +10,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from tune_jobs.cli_analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
+from tune_jobs.cli_cluster import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from tune_jobs.errors import UserError
 
 __all__ = ["main"]
@@ -101,6 +103,8 @@ def _build_parser() -> argparse.ArgumentParser:
         description="List the built-in trainables a spec can name; with NAME, its config keys.",
     )
     trainables.add_argument("name", nargs="?", help="a built-in trainable to describe")
+    add_analysis_commands(sub)
+    add_cluster_commands(sub)
     return parser
 
 
@@ -121,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    if args.command in ANALYSIS_COMMANDS:
+        return run_analysis_command(args)
+    if args.command in CLUSTER_COMMANDS:
+        return run_cluster_command(args)
     if args.command == "trainables":
         return _print_trainables(args.name)
     if args.command == "status":
