@@ -99,8 +99,9 @@ def _fill(spec: dict[str, Any], path: str, source: str) -> tuple[str, dict[str, 
     dist = spec.get("distribution")
     if dist is None:
         dist = _infer(spec, path, source)
-    dist = _ALIASES.get(dist, dist)
-    if dist not in DISTRIBUTIONS:
+    if isinstance(dist, str):
+        dist = _ALIASES.get(dist, dist)
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
         raise SpecError(
             source,
             join_path(path, "distribution"),

@@ -87,7 +87,7 @@ def translate_wandb(raw: dict[str, Any], source: str) -> dict[str, Any]:
                 f"W&B sweep key not supported by tune-jobs; allowed: {', '.join(TOP_LEVEL_KEYS)}",
             )
     method = raw.get("method")
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise SpecError(source, "method", f"got {show(method)}; allowed: {', '.join(METHODS)}")
     if "parameters" not in raw:
         raise SpecError(source, "parameters", "required by a W&B sweep")
