@@ -55,6 +55,12 @@ def _build_parser() -> argparse.ArgumentParser:
             help="spec format: auto (a top-level `method:` means a W&B sweep file, "
             "docs/wandb.md), spec, or wandb",
         )
+        p.add_argument(
+            "--fail-fast",
+            action="store_true",
+            help="stop the whole sweep at the first trial error (sets fail_fast: true, "
+            "max_failures: 0); by default failed trials are recorded and the sweep goes on",
+        )
 
     run = sub.add_parser("run", help="run a sweep", description="Run a sweep from a spec.")
     spec_args(run)
@@ -188,9 +194,12 @@ def _load_plan(args: argparse.Namespace):
     from tune_jobs.runner import absolute_storage
     from tune_jobs.spec import load_spec
 
+    overrides = list(args.overrides)
+    if args.fail_fast:
+        overrides += ["fail_fast=true", "max_failures=0"]
     spec = load_spec(
         args.spec,
-        args.overrides,
+        overrides,
         smoke=args.smoke,
         name=args.name,
         storage=args.storage,
@@ -201,7 +210,14 @@ def _load_plan(args: argparse.Namespace):
 
 
 def _report(outcome) -> int:
+    from tune_jobs.runner import FAIL_FAST
+
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
+    if outcome.stop_reason == FAIL_FAST:
+        print(f"\nsweep stopped at the first trial error (fail_fast): {counts}")
+        print(f"the error: tune-jobs status {outcome.run_dir}")
+        print("no further trials were started; fix the cause and run the sweep again")
+        return EXIT_FAILED
     if outcome.unfinished:
         print(f"\nsweep interrupted: {counts}")
         print(f"state saved; continue with: tune-jobs resume {outcome.run_dir}")

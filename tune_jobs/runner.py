@@ -31,10 +31,14 @@ from tune_jobs.storage import RunStorage, split_storage
 from tune_jobs.strategy import build_strategy
 from tune_jobs.trainable_ref import resolve_trainable
 
+#: ``SweepOutcome.stop_reason`` of a sweep stopped at its first trial error.
+FAIL_FAST = "fail_fast"
+
 #: Trial statuses in trials.parquet that mean "done" (not resumable).
 FINISHED_STATUSES = ("TERMINATED", "ERROR", "DIVERGED", "SKIPPED")
 
 __all__ = [
+    "FAIL_FAST",
     "FINISHED_STATUSES",
     "SweepOutcome",
     "absolute_storage",
@@ -341,7 +345,9 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
             storage_filesystem=None if run.is_local else fs,
             stop=strategy.stopper,
             callbacks=callbacks,
-            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            failure_config=tune.FailureConfig(
+                max_failures=spec.max_failures, fail_fast=spec.fail_fast
+            ),
             # Upload trial-directory files (stdout/stderr logs of command trainables).
             sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoints_to_keep),
@@ -362,7 +368,10 @@ def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
         if user is None:
             raise
         raise user from None
-    return _outcome(spec, run)
+    outcome = _outcome(spec, run)
+    if spec.fail_fast and outcome.statuses.get("ERROR"):
+        outcome.stop_reason = FAIL_FAST
+    return outcome
 
 
 def _user_error_in(err: BaseException) -> UserError | None:

@@ -190,6 +190,9 @@ class SweepSpec:
     """At most this many trials at once (default: as many as resources allow)."""
     max_failures: int = 0
     """Retries of a crashed trial from its last checkpoint (-1: retry forever)."""
+    fail_fast: bool = False
+    """Stop the whole sweep at the first trial error (needs ``max_failures: 0``); by
+    default a failed trial is recorded as ERROR and the sweep goes on."""
     checkpoints_to_keep: int | None = 2
     """Checkpoints kept per trial (null keeps all)."""
     reuse_actors: bool = True
@@ -218,6 +221,12 @@ class SweepSpec:
             raise FieldError("max_concurrent", f"must be >= 1; got {self.max_concurrent}")
         if self.max_failures < -1:
             raise FieldError("max_failures", f"must be >= -1; got {self.max_failures}")
+        if self.fail_fast and self.max_failures != 0:
+            raise FieldError(
+                "fail_fast",
+                f"needs max_failures: 0 (a retried trial has not failed yet); "
+                f"got max_failures: {self.max_failures}",
+            )
         if self.checkpoints_to_keep is not None and self.checkpoints_to_keep < 1:
             raise FieldError(
                 "checkpoints_to_keep", f"must be >= 1 or null; got {self.checkpoints_to_keep}"
