@@ -114,6 +114,10 @@ def build_strategy(plan: RunPlan) -> Strategy:
     )
     if time_to_target:
         scheduler = ObjectiveScheduler(scheduler, tracker, spec.metric)
+    if spec.stop.hang_timeout_s is not None or spec.stop.max_time_s is not None:
+        from tune_jobs.stopping.watchdog import HangWatchdog
+
+        scheduler = HangWatchdog(scheduler, spec.stop.hang_timeout_s, spec.stop.max_time_s)
     stoppers: list[Any] = [
         SweepStopper(
             tracker,

@@ -237,7 +237,12 @@ class StopSpec:
     max_iterations: int | None = None
     """Stop after this many reported results (``training_iteration``)."""
     max_time_s: float | None = None
-    """Stop a trial after this many seconds of its own training time."""
+    """Stop a trial after this many seconds of its own training time (at its first
+    result past the limit; one still silent 60 s past it is killed as hung)."""
+    hang_timeout_s: float | None = None
+    """Kill a running trial that reports nothing for this many seconds (its first
+    result counted from its start, set-up included) and record it as ERROR ``hung``;
+    it is retried from its last checkpoint under ``max_failures``. Default: off."""
     target: float | None = None
     """Stop a trial once ``target_metric`` reaches this value (<= for ``mode: min``,
     >= for ``max``) and record ``reached_target``, ``time_to_target_s``,
@@ -259,8 +264,10 @@ class StopSpec:
     def __post_init__(self) -> None:
         if self.max_iterations is not None and self.max_iterations < 1:
             raise FieldError("max_iterations", f"must be >= 1; got {self.max_iterations}")
-        if self.max_time_s is not None and self.max_time_s <= 0:
-            raise FieldError("max_time_s", f"must be > 0; got {self.max_time_s}")
+        for name in ("max_time_s", "hang_timeout_s"):
+            value = getattr(self, name)
+            if value is not None and (value <= 0 or not math.isfinite(value)):
+                raise FieldError(name, f"must be > 0; got {value}")
         for name in ("target_metric", "target_mode"):
             if self.target is None and getattr(self, name) is not None:
                 raise FieldError(name, "needs stop.target")

@@ -22,6 +22,7 @@ from ray.tune import Callback, Stopper
 from ray.tune.schedulers import TrialScheduler
 
 from tune_jobs.spec.strategy import BudgetSpec
+from tune_jobs.stopping.forwarding import ForwardingScheduler
 from tune_jobs.stopping.tracker import ResultTracker
 
 __all__ = ["DerivedMetricsCallback", "ObjectiveScheduler", "SweepStopper"]
@@ -105,40 +106,17 @@ class DerivedMetricsCallback(Callback):
         self._tracker.__dict__.update(state["tracker"])
 
 
-class ObjectiveScheduler(TrialScheduler):
+class ObjectiveScheduler(ForwardingScheduler):
     """Wraps a scheduler so it ranks trials by the censored time-to-target score."""
 
     def __init__(self, inner: TrialScheduler, tracker: ResultTracker, metric: str) -> None:
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self._tracker = tracker
         self._objective = metric
-
-    @property
-    def metric(self) -> str | None:
-        """The wrapped scheduler's metric."""
-        return self.inner.metric
-
-    @property
-    def supports_buffered_results(self) -> bool:
-        """As the wrapped scheduler."""
-        return self.inner.supports_buffered_results
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        """Forward to the wrapped scheduler."""
-        return self.inner.set_search_properties(metric, mode, **spec)
 
     def _fill(self, trial: Any, result: dict[str, Any]) -> None:
         result.update(self._tracker.observe(trial.trial_id, result))
         result[self._objective] = self._tracker.objective(trial.trial_id)
-
-    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        """Forward."""
-        self.inner.on_trial_add(tune_controller, trial)
-
-    def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
-        """Forward."""
-        self.inner.on_trial_error(tune_controller, trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         """Forward with the censored objective filled in."""
@@ -149,23 +127,3 @@ class ObjectiveScheduler(TrialScheduler):
         """Forward with the censored objective filled in."""
         self._fill(trial, result)
         self.inner.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
-        """Forward."""
-        self.inner.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        """Forward."""
-        return self.inner.choose_trial_to_run(tune_controller)
-
-    def debug_string(self) -> str:
-        """Forward."""
-        return self.inner.debug_string()
-
-    def save(self, checkpoint_path: str) -> None:
-        """Forward."""
-        self.inner.save(checkpoint_path)
-
-    def restore(self, checkpoint_path: str) -> None:
-        """Forward."""
-        self.inner.restore(checkpoint_path)
