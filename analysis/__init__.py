@@ -1,5 +1,43 @@
-"""Analysis of sweep results: load a RUN_DIR's Parquet tables as pandas DataFrames."""
+"""Analysis of sweep results: from a RUN_DIR's Parquet tables to decisions.
 
-from analysis.load import clean_view, load_metrics, load_trials
+Load (``load_run``, ``load_trials``, ``load_metrics``, ``clean_view``), rank
+(``leaderboard``, ``best_trial``, ``aggregate_repeats``, ``time_to_target_ranking``),
+explain (``parameter_importance``, ``marginal_effects``, ``pareto_front``,
+``lr_stability``) and plot (``analysis.views``). See docs/analysis.md.
+"""
 
-__all__ = ["clean_view", "load_metrics", "load_trials"]
+from analysis.importance import marginal_effects, parameter_importance
+from analysis.load import (
+    SweepRun,
+    clean_view,
+    filter_trials,
+    load_metrics,
+    load_run,
+    load_spec,
+    load_trials,
+)
+from analysis.pareto import pareto_front
+from analysis.ranking import aggregate_repeats, best_trial, leaderboard, time_to_target_ranking
+from analysis.stability import LRStability, diverged_mask, lr_stability
+from analysis.synthetic import synthesize_run
+
+__all__ = [
+    "LRStability",
+    "SweepRun",
+    "aggregate_repeats",
+    "best_trial",
+    "clean_view",
+    "diverged_mask",
+    "filter_trials",
+    "leaderboard",
+    "load_metrics",
+    "load_run",
+    "load_spec",
+    "load_trials",
+    "lr_stability",
+    "marginal_effects",
+    "parameter_importance",
+    "pareto_front",
+    "synthesize_run",
+    "time_to_target_ranking",
+]

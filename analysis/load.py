@@ -1,18 +1,38 @@
 """Load a RUN_DIR's Parquet results as DataFrames, also while the sweep is running.
 
-A staged sweep keeps every stage in the same two tables (column ``stage``); both
-loaders return all stages unless ``stage`` picks one.
+A staged sweep keeps every stage in the same two tables (column ``stage``); the
+loaders return all stages unless ``stage`` picks one. ``load_run`` bundles both tables
+with the run's spec (metric, mode, searched parameters) as a ``SweepRun``.
+
+Readers never see half-written files: the sink writes under a ``.tmp-*`` name and
+renames (dataset readers skip names starting with ``.`` or ``_``). A part file that
+still cannot be read (a copy in progress, a foreign file) is skipped with a warning.
 """
 
 from __future__ import annotations
 
-import pandas as pd
-import pyarrow.dataset as ds
+import warnings
+from collections.abc import Sequence
 
-from tune_jobs.layout import METRICS_DIR, TRIALS_FILE
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import yaml
+
+from analysis.run import SweepRun, param_columns_of
+from tune_jobs.layout import METRICS_DIR, SPEC_FILE, TRIALS_FILE
 from tune_jobs.storage import RunStorage
 
-__all__ = ["clean_view", "load_metrics", "load_trials"]
+__all__ = [
+    "SweepRun",
+    "clean_view",
+    "filter_trials",
+    "load_metrics",
+    "load_run",
+    "load_spec",
+    "load_trials",
+]
 
 
 def load_trials(run_dir: str, stage: int | None = None) -> pd.DataFrame:
@@ -35,9 +55,82 @@ def load_metrics(run_dir: str, clean: bool = True, stage: int | None = None) -> 
     run = RunStorage.open(run_dir)
     if not run.exists(METRICS_DIR):
         return pd.DataFrame()
-    dataset = ds.dataset(run.path(METRICS_DIR), filesystem=run.fs, format="parquet")
-    frame = _only_stage(dataset.to_table().to_pandas(), stage)
+    frame = _only_stage(_read_dataset(run), stage)
     return clean_view(frame) if clean else frame
+
+
+def load_spec(run_dir: str) -> dict:
+    """``RUN_DIR/spec.yaml`` as a dict (empty if the run has not written it yet)."""
+    run = RunStorage.open(run_dir)
+    if not run.exists(SPEC_FILE):
+        return {}
+    spec = yaml.safe_load(run.read_bytes(SPEC_FILE).decode())
+    return spec if isinstance(spec, dict) else {}
+
+
+def load_run(
+    run_dir: str,
+    stage: int | None = None,
+    status: str | Sequence[str] | None = None,
+    variant: str | None = None,
+    clean: bool = True,
+) -> SweepRun:
+    """Trials, metrics and spec of a RUN_DIR (local path or URI) as one ``SweepRun``.
+
+    ``stage``, ``status`` (one status or several, e.g. ``["TERMINATED", "DIVERGED"]``)
+    and ``variant`` filter the trials; the metrics keep the rows of the trials kept.
+    Works on a new or empty RUN_DIR (empty frames) and while the sweep writes.
+    """
+    spec = load_spec(run_dir)
+    trials = filter_trials(load_trials(run_dir), stage=stage, status=status, variant=variant)
+    metrics = load_metrics(run_dir, clean=clean, stage=stage)
+    if not metrics.empty and (status is not None or variant is not None):
+        metrics = metrics[metrics["trial_id"].isin(trials["trial_id"])].reset_index(drop=True)
+    return SweepRun(
+        run_dir=str(run_dir),
+        trials=trials,
+        metrics=metrics,
+        metric=spec.get("metric"),
+        mode=spec.get("mode"),
+        spec=spec,
+        param_columns=param_columns_of(trials, spec),
+    )
+
+
+def filter_trials(
+    trials: pd.DataFrame,
+    stage: int | None = None,
+    status: str | Sequence[str] | None = None,
+    variant: str | None = None,
+) -> pd.DataFrame:
+    """The trials of one ``stage``, with a ``status`` (or one of several), of a ``variant``."""
+    out = _only_stage(trials, stage)
+    if out.empty:
+        return out
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else list(status)
+        out = out[out["status"].isin([s.upper() for s in wanted])]
+    if variant is not None:
+        if "variant" not in out.columns:
+            return out.iloc[0:0].reset_index(drop=True)
+        out = out[out["variant"] == variant]
+    return out.reset_index(drop=True)
+
+
+def _read_dataset(run: RunStorage) -> pd.DataFrame:
+    """Every readable part of ``metrics/``; unreadable parts are skipped with a warning."""
+    dataset = ds.dataset(run.path(METRICS_DIR), filesystem=run.fs, format="parquet")
+    try:
+        table = dataset.to_table()
+    except (pa.ArrowInvalid, OSError):
+        tables = []
+        for fragment in dataset.get_fragments():
+            try:
+                tables.append(fragment.to_table(schema=dataset.schema))
+            except (pa.ArrowInvalid, OSError) as err:
+                warnings.warn(f"skipped unreadable part {fragment.path}: {err}", stacklevel=3)
+        table = pa.concat_tables(tables) if tables else dataset.schema.empty_table()
+    return table.to_pandas()
 
 
 def _only_stage(frame: pd.DataFrame, stage: int | None) -> pd.DataFrame:
@@ -52,23 +145,34 @@ def clean_view(metrics: pd.DataFrame) -> pd.DataFrame:
     """One row per ``(trial_id, training_iteration)``: the row of the latest attempt.
 
     A restore starts a new attempt at some iteration ``k``; it supersedes every row of
-    earlier attempts from ``k`` on (those results were rolled back), also iterations
-    the new attempt has not reached yet. Rows of earlier attempts before ``k`` stay.
+    earlier attempts from ``k`` on (those results were rolled back), also iterations the
+    new attempt has not reached yet. Rows of earlier attempts before ``k`` stay. Rows
+    come sorted by ``trial_id`` then ``training_iteration``. Vectorised: a million rows
+    take well under a second.
     """
     if metrics.empty:
         return metrics
-    starts = (
-        metrics.groupby(["trial_id", "attempt"], sort=True)["training_iteration"]
-        .min()
-        .rename("start")
-        .reset_index()
-        .sort_values(["trial_id", "attempt"], ascending=[True, False])
-    )
-    # For each attempt: the smallest start among the attempts that came after it.
-    starts["cutoff"] = starts.groupby("trial_id")["start"].transform(lambda s: s.cummin().shift(1))
-    merged = metrics.merge(starts[["trial_id", "attempt", "cutoff"]], on=["trial_id", "attempt"])
-    keep = merged["cutoff"].isna() | (merged["training_iteration"] < merged["cutoff"])
-    out = merged.loc[keep].drop(columns="cutoff")
-    out = out.sort_values(["trial_id", "training_iteration", "attempt"])
-    out = out.drop_duplicates(["trial_id", "training_iteration"], keep="last")
-    return out.reset_index(drop=True)
+    trial_codes, _ = pd.factorize(metrics["trial_id"], sort=True)
+    attempt = metrics["attempt"].to_numpy()
+    iteration = metrics["training_iteration"].to_numpy()
+    keep = np.ones(len(metrics), dtype=bool)
+    if attempt.max(initial=0) > 0:
+        # Start iteration of each (trial, attempt); for each attempt, the smallest start
+        # among the attempts after it is its cutoff.
+        starts = (
+            pd.DataFrame({"t": trial_codes, "a": attempt, "i": iteration})
+            .groupby(["t", "a"], sort=True)["i"]
+            .min()
+            .iloc[::-1]
+        )
+        later = starts.groupby(level="t").cummin().groupby(level="t").shift(1)
+        index = pd.MultiIndex.from_arrays([trial_codes, attempt])
+        cutoff = later.reindex(index).to_numpy(dtype=float)
+        keep = np.isnan(cutoff) | (iteration < cutoff)
+    rows = np.flatnonzero(keep)
+    order = rows[np.lexsort((attempt[rows], iteration[rows], trial_codes[rows]))]
+    # Last row of each (trial, iteration) run in that order: the latest attempt.
+    t, i = trial_codes[order], iteration[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (t[1:] != t[:-1]) | (i[1:] != i[:-1])
+    return metrics.iloc[order[last]].reset_index(drop=True)

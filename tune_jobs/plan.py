@@ -91,6 +91,12 @@ class RunPlan:
         """Human-readable lines for ``tune-jobs validate``."""
         s = self.spec
         res = ", ".join(f"{k}={v:g}" for k, v in s.resources.as_ray().items())
+        if s.resources.bundles:
+            extra = " + ".join(
+                "{" + ", ".join(f"{k}={v:g}" for k, v in b.as_ray().items()) + "}"
+                for b in s.resources.bundles
+            )
+            res += f"; bundles {extra} ({s.resources.strategy})"
         trainable = (
             s.trainable if isinstance(s.trainable, str) else f"command {s.trainable.command}"
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import posixpath
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,12 @@ import yaml
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan, make_plan, repeat_base
+from tune_jobs.resources import check_cluster_fits
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml, spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.storage import RunStorage, split_storage
+from tune_jobs.storage import RunStorage, join_storage, split_storage
 from tune_jobs.strategy import build_strategy
 from tune_jobs.trainable_ref import resolve_trainable
 
@@ -81,22 +83,36 @@ def absolute_storage(storage: str) -> str:
 def init_ray(address: str | None) -> None:
     """Connect to the cluster at ``address`` (or ``RAY_ADDRESS``), else start a local Ray.
 
-    Inside a Ray job the job's cluster is joined; a second Ray is never started.
+    Inside a Ray job (``tune-jobs submit``, ``ray job submit``) the job supervisor sets
+    ``RAY_ADDRESS``: the job's cluster is joined with the job's own runtime env (its
+    uploaded working dir), and a second Ray is never started. Outside a job, an explicit
+    ``address`` or ``RAY_ADDRESS`` is joined; only with neither is a local Ray started.
     """
     import ray
 
     if ray.is_initialized():
         return
-    if address or os.environ.get("RAY_ADDRESS"):
-        ray.init(address=address, log_to_driver=True)
-        return
     # Project code imported by module name must import on workers too.
     path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
-    ray.init(
-        include_dashboard=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path}},
-        log_to_driver=True,
-    )
+    if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):  # a Ray job's driver
+        # The job's runtime env already ships the working dir; one passed here would
+        # replace it. RAY_ADDRESS (set by the supervisor) points at the job's cluster.
+        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "auto", log_to_driver=True)
+    elif address or os.environ.get("RAY_ADDRESS"):
+        ray.init(
+            address=address or os.environ["RAY_ADDRESS"],
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            log_to_driver=True,
+        )
+    else:
+        ray.init(
+            include_dashboard=False,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            log_to_driver=True,
+        )
+        return
+    context = ray.get_runtime_context()
+    print(f"tune-jobs: joined the Ray cluster at {context.gcs_address}", file=sys.stderr)
 
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
@@ -108,6 +124,7 @@ def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
     _prepare_run_dir(run, spec, plan.source)
     trainable = resolve_trainable(spec.trainable, plan.source)
     init_ray(address)
+    check_cluster_fits(spec.resources)  # else Ray would keep the trials pending forever
     if spec.stages:
         record = stage_record(1, spec.stage_name(1), spec.space, spec.config, {}, plan.num_configs)
         write_progress(run, [record])
@@ -132,6 +149,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     spec = build(SweepSpec, raw, "", source)
     trainable = resolve_trainable(spec.trainable, source)
     init_ray(address)
+    check_cluster_fits(spec.resources)
     _configure_tune()
     records = read_progress(run) if spec.stages else []
     current = records[-1] if records else {"index": 1, "status": "running", "dir": "."}
@@ -143,10 +161,10 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
         plan = make_plan(_spec_from_record(spec, records), source)
         tuner = _build_tuner(plan, trainable, run, stage=current["index"])
     else:
-        root = run_dir.rstrip("/") if "://" in run_dir else run.root
+        # With storage_filesystem given, Tune takes a path on that filesystem (no URI).
         tuner = tune.Tuner.restore(
-            root if rel == "." else posixpath.join(root, rel),
-            trainable=tune.with_resources(trainable, spec.resources.as_ray()),
+            run.root if rel == "." else run.path(rel),
+            trainable=tune.with_resources(trainable, spec.resources.request()),
             resume_unfinished=True,
             resume_errored=True,
             storage_filesystem=None if run.is_local else run.fs,
@@ -176,7 +194,7 @@ def _stage_statuses(spec: SweepSpec, run: RunStorage, stage: int) -> dict[str, i
 
 def _run_dir(spec: SweepSpec, run: RunStorage) -> str:
     """RUN_DIR as ``analysis.load`` takes it (a path, or the URI)."""
-    return run.root if run.is_local else f"{spec.storage.rstrip('/')}/{spec.name}"
+    return run.root if run.is_local else join_storage(spec.storage, spec.name)
 
 
 def _finish(
@@ -278,9 +296,10 @@ def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
     except OSError as err:
         raise UserError(f"{spec.storage}: storage is not reachable ({err})") from None
     if exists:
+        where = _run_dir(spec, run)
         raise UserError(
-            f"{run.root}: a run named {spec.name!r} already exists; resume it with "
-            f"`tune-jobs resume {run.root}` or pick another --name"
+            f"{where}: a run named {spec.name!r} already exists; resume it with "
+            f"`tune-jobs resume {where}` or pick another --name"
         )
     try:
         run.makedirs()
@@ -325,13 +344,12 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
     )
     callbacks = [strategy.callback, sink, TensorBoardSink(spec.storage, spec.name, spec.metric)]
     fs, base = split_storage(spec.storage)
-    name, storage = spec.name, spec.storage
+    name = spec.name
     if stage > 1:  # its own Tune experiment: RUN_DIR/stages/stage<k>
         name = f"stage{stage}"
         base = posixpath.join(base, spec.name, STAGES_DIR)
-        storage = f"{storage.rstrip('/')}/{spec.name}/{STAGES_DIR}"
     return tune.Tuner(
-        tune.with_resources(trainable, spec.resources.as_ray()),
+        tune.with_resources(trainable, spec.resources.request()),
         param_space=plan.constant_space if plan.owns_space else plan.param_space,
         tune_config=tune.TuneConfig(
             metric=spec.metric,
@@ -344,7 +362,8 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
         ),
         run_config=tune.RunConfig(
             name=name,
-            storage_path=base if "://" not in storage else storage,
+            # With storage_filesystem given, Tune takes a path on it, never the URI.
+            storage_path=base,
             storage_filesystem=None if run.is_local else fs,
             stop=strategy.stopper,
             callbacks=callbacks,
@@ -400,4 +419,4 @@ def _outcome(spec: SweepSpec, run: RunStorage) -> SweepOutcome:
         if not ranked.empty:
             best = ranked.sort_values(spec.metric, ascending=spec.mode == "min").iloc[0]
             best_trial, best_value = str(best["trial_id"]), float(best[spec.metric])
-    return SweepOutcome(run.root, statuses, best_trial, best_value)
+    return SweepOutcome(_run_dir(spec, run), statuses, best_trial, best_value)

@@ -25,7 +25,8 @@ def print_status(run_dir: str) -> int:
     trials = load_trials(run_dir)
     raw = load_metrics(run_dir, clean=False)
     clean = load_metrics(run_dir, clean=True) if not raw.empty else raw
-    print(f"run: {run.root}  ({spec.get('name')}, {mode} {metric})")
+    shown = run.root if run.is_local else run_dir  # a URI keeps its query (endpoint)
+    print(f"run: {shown}  ({spec.get('name')}, {mode} {metric})")
     if trials.empty:
         print("trials: none recorded yet")
     else:

@@ -1,5 +1,10 @@
 """RUN_DIR access through pyarrow's filesystem layer: local paths and URIs alike.
 
+Storage URIs are pyarrow's (``s3://bucket/prefix?endpoint_override=host:port&scheme=http``,
+``gs://...``, ``file:///...``); see docs/storage.md. Credentials come only from the
+environment (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, an instance role):
+a URI that carries them is refused, because the URI is written into ``spec.yaml``.
+
 Writes are atomic for readers: on a local disk a file is written under a temporary
 name and renamed; object stores (S3, GCS) publish an object only when its upload
 completes, so there the final name is written directly.
@@ -12,20 +17,63 @@ import posixpath
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-__all__ = ["RunStorage", "split_storage"]
+from tune_jobs.errors import UserError
+
+__all__ = ["CREDENTIAL_PARAMS", "RunStorage", "check_storage_uri", "join_storage", "split_storage"]
+
+#: URI query parameters that would put a secret into spec.yaml and Tune's state files.
+CREDENTIAL_PARAMS = frozenset(
+    {"access_key", "secret_key", "session_token", "role_arn", "credential_access_key"}
+)
+
+
+def check_storage_uri(storage: str) -> None:
+    """Refuse a storage URI that carries credentials (they belong in the environment)."""
+    if "://" not in storage:
+        return
+    secret = sorted(k for k, _ in parse_qsl(urlsplit(storage).query) if k in CREDENTIAL_PARAMS)
+    if secret:
+        raise UserError(
+            f"storage URI carries credentials ({', '.join(secret)}): take them out and set "
+            "them in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), see "
+            "docs/storage.md"
+        )
 
 
 def split_storage(storage: str) -> tuple[pafs.FileSystem, str]:
-    """``(filesystem, path)`` for a local directory or a pyarrow-filesystem URI."""
+    """``(filesystem, path)`` for a local directory or a pyarrow-filesystem URI.
+
+    Raises ``UserError`` (one line) for a URI pyarrow cannot open or one that carries
+    credentials.
+    """
     if "://" in storage:
-        fs, path = pafs.FileSystem.from_uri(storage)
+        check_storage_uri(storage)
+        try:
+            fs, path = pafs.FileSystem.from_uri(storage)
+        except (ValueError, OSError, ImportError) as err:
+            shown = urlunsplit(urlsplit(storage)._replace(query=""))
+            raise UserError(f"{shown}: not a usable storage URI ({err})") from None
         return fs, path.rstrip("/")
     return pafs.LocalFileSystem(), str(Path(storage).expanduser().resolve())
+
+
+def join_storage(storage: str, *parts: str) -> str:
+    """``storage`` with ``parts`` appended to its path; a URI keeps its query string.
+
+    ``join_storage("s3://b/runs?scheme=http", "demo")`` is ``"s3://b/runs/demo?scheme=http"``,
+    the form ``tune-jobs status`` and ``analysis.load`` take.
+    """
+    if "://" not in storage:
+        return posixpath.join(storage, *parts)
+    url = urlsplit(storage)
+    path = posixpath.join(url.path.rstrip("/") or "/", *parts)
+    return urlunsplit(url._replace(path=path))
 
 
 @dataclass(frozen=True)

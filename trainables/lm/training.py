@@ -31,7 +31,10 @@ _BF16_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "A10
 def build_optimizers(model: GPT, cfg: LMConfig, fused: bool) -> list[torch.optim.Optimizer]:
     """AdamW for everything, or Muon for hidden matrices plus AdamW for the rest.
 
-    Weight decay applies to matrices only, never to norm gains.
+    Weight decay applies to matrices only, never to norm gains. ``fused`` selects
+    PyTorch's fused AdamW kernel, which exists for CUDA and CPU tensors alike: on CPU it
+    makes one vectorised pass over each parameter instead of a dozen elementwise ops
+    (on the 2-core VM, 3.2M-parameter benchmark model: about 2 ms instead of 6 ms a step).
     """
     hidden = [
         p
@@ -97,6 +100,30 @@ def _evaluate(model: GPT, data: Any, cfg: LMConfig, device: torch.device) -> flo
     return sum(losses) / len(losses)
 
 
+def _set_cpu_threads() -> int:
+    """Give torch as many intra-op threads as the CPUs Ray assigned to this trial.
+
+    Ray's worker sets ``OMP_NUM_THREADS`` from the trial's ``cpu`` (measured on the
+    2-core VM: ``cpu: 2`` gave 2 threads, ``cpu: 1`` gave 1), but an ``OMP_NUM_THREADS``
+    already in the environment would win; this makes a trial with ``cpu: 2`` use 2
+    threads whatever the environment says (fractional CPUs: at least 1). Outside a Ray
+    worker (no assignment) torch's default is kept. Returns the thread count in use.
+    """
+    try:
+        import ray
+
+        cpus = (
+            ray.get_runtime_context().get_assigned_resources().get("CPU")
+            if ray.is_initialized()
+            else None
+        )
+    except Exception:  # no Ray, or not inside a worker
+        cpus = None
+    if cpus:
+        torch.set_num_threads(max(1, int(cpus)))
+    return torch.get_num_threads()
+
+
 def train(config: dict[str, Any]) -> None:
     """Train one trial; reports ``train_loss``, ``val_loss``, ``tokens_per_s``, ``mfu``..."""
     from trainables.lm.data import open_data
@@ -109,7 +136,9 @@ def train(config: dict[str, Any]) -> None:
     data = open_data(cfg.data)
     torch.manual_seed(cfg.seed)
     model = GPT(cfg.shape(data.vocab_size)).to(device)
-    optimizers = build_optimizers(model, cfg, fused=device.type == "cuda")
+    if device.type == "cpu":
+        _set_cpu_threads()
+    optimizers = build_optimizers(model, cfg, fused=device.type in ("cuda", "cpu"))
     batch_gen = torch.Generator().manual_seed(cfg.seed)
     step = reports = 0
     state = load_checkpoint()
@@ -126,10 +155,13 @@ def train(config: dict[str, Any]) -> None:
 
     window_loss, window_steps, eval_time, val_loss = 0.0, 0, 0.0, None
     started = time.perf_counter()
+    lr_multiplier = None
     while step < cfg.max_steps:
-        for opt in optimizers:
-            for group in opt.param_groups:
-                group["lr"] = group["peak_lr"] * cfg.lr_multiplier(step)
+        if (multiplier := cfg.lr_multiplier(step)) != lr_multiplier:  # constant phases: skip
+            lr_multiplier = multiplier
+            for opt in optimizers:
+                for group in opt.param_groups:
+                    group["lr"] = group["peak_lr"] * multiplier
         loss_sum = 0.0
         for _ in range(cfg.grad_accum):
             x, y = data.get_batch("train", cfg.batch_size, cfg.context, batch_gen)

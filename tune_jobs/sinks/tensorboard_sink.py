@@ -3,13 +3,21 @@
 Scalars are written by a background thread as results arrive and flushed every
 ``flush_secs``, so ``tensorboard --logdir RUN_DIR`` shows running trials. Each run also
 carries the HParams summaries (searched and fixed parameters, the objective metric),
-so TensorBoard's HParams view compares trials. For URI storage the event files are
-written locally and uploaded after each flush.
+so TensorBoard's HParams view compares trials.
+
+URI storage (``s3://...``): TensorBoard writes only to local files (without extra
+dependencies), so event files are written to a local staging directory (under
+``TMPDIR``) and every file that grew since the last upload is copied to
+``RUN_DIR/tensorboard/`` at each flush (at most every ``flush_secs``) and when a trial
+ends; the staging directory is removed at the end of the experiment. See docs/storage.md
+for pointing ``tensorboard --logdir`` at the bucket.
 """
 
 from __future__ import annotations
 
 import math
+import posixpath
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +58,8 @@ class TensorBoardSink(Callback):
         self._local_root: Path | None = None
         self._run: RunStorage | None = None
         self._last_upload = 0.0
+        self._uploaded: dict[str, int] = {}
+        self._staging: Path | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         keep = ("_storage_spec", "_name", "_metric", "_flush_secs")
@@ -65,7 +75,8 @@ class TensorBoardSink(Callback):
         if self._run.is_local:
             self._local_root = Path(self._run.path(TENSORBOARD_DIR))
         else:
-            self._local_root = Path(tempfile.mkdtemp(prefix="tune-jobs-tb-")) / TENSORBOARD_DIR
+            self._staging = Path(tempfile.mkdtemp(prefix="tune-jobs-tb-"))
+            self._local_root = self._staging / TENSORBOARD_DIR
         self._local_root.mkdir(parents=True, exist_ok=True)
         # Import the writer now: importing it at the first result (on the writer
         # thread) holds the GIL long enough to stall the controller.
@@ -100,7 +111,12 @@ class TensorBoardSink(Callback):
         for tid in list(self._writers):
             self._close(tid)
         self._worker.submit(lambda: self._upload(force=True))
-        self._worker.close()
+        try:
+            self._worker.close()
+        finally:
+            if self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+                self._staging = None
 
     # --- writer thread ----------------------------------------------------------
     def _write(self, tid: str, config: dict | None, step: int, scalars: dict[str, float]) -> None:
@@ -140,7 +156,7 @@ class TensorBoardSink(Callback):
         self._worker.submit(job)
 
     def _upload(self, force: bool) -> None:
-        """Copy local event files to URI storage (no-op for local RUN_DIRs)."""
+        """Copy event files that changed to URI storage (no-op for local RUN_DIRs)."""
         run = self._run
         if run is None or run.is_local or self._local_root is None:
             return
@@ -148,12 +164,17 @@ class TensorBoardSink(Callback):
             return
         for writer in self._writers.values():
             writer.flush()
-        pafs.copy_files(
-            str(self._local_root),
-            run.path(TENSORBOARD_DIR),
-            source_filesystem=pafs.LocalFileSystem(),
-            destination_filesystem=run.fs,
-        )
+        local = pafs.LocalFileSystem()
+        for info in local.get_file_info(pafs.FileSelector(str(self._local_root), recursive=True)):
+            if info.type != pafs.FileType.File or self._uploaded.get(info.path) == info.size:
+                continue
+            rel = Path(info.path).relative_to(self._local_root).as_posix()
+            target = run.path(TENSORBOARD_DIR, rel)
+            run.fs.create_dir(posixpath.dirname(target), recursive=True)
+            pafs.copy_files(
+                info.path, target, source_filesystem=local, destination_filesystem=run.fs
+            )
+            self._uploaded[info.path] = info.size
         self._last_upload = time.monotonic()
 
 

@@ -24,6 +24,7 @@ from tune_jobs.spec.strategy import (
 __all__ = [
     "TIME_TO_TARGET",
     "BudgetSpec",
+    "BundleSpec",
     "CommandSpec",
     "RepeatsSpec",
     "ResourcesSpec",
@@ -73,31 +74,98 @@ class CommandSpec:
             raise FieldError("terminate_grace_s", f"must be >= 0; got {self.terminate_grace_s}")
 
 
+def _check_amounts(cpu: float, gpu: float, custom: dict[str, float]) -> None:
+    """Shared checks of one bundle's amounts (``FieldError`` names the key)."""
+    if cpu < 0:
+        raise FieldError("cpu", f"must be >= 0; got {cpu}")
+    if gpu < 0:
+        raise FieldError("gpu", f"must be >= 0; got {gpu}")
+    if gpu > 1 and gpu != int(gpu):
+        raise FieldError("gpu", f"above 1 must be a whole number; got {gpu}")
+    for name, amount in custom.items():
+        if name.upper() in ("CPU", "GPU"):
+            raise FieldError(f"custom.{name}", "use the cpu: / gpu: keys for CPUs and GPUs")
+        if amount < 0:
+            raise FieldError(f"custom.{name}", f"must be >= 0; got {amount}")
+
+
+@dataclass
+class BundleSpec:
+    """One extra placement-group bundle, for processes the trial starts itself."""
+
+    cpu: float = 0.0
+    """CPUs in this bundle."""
+    gpu: float = 0.0
+    """GPUs in this bundle (fractions allowed; above 1 must be whole)."""
+    custom: dict[str, float] = field(default_factory=dict)
+    """Custom Ray resources in this bundle."""
+
+    def __post_init__(self) -> None:
+        _check_amounts(self.cpu, self.gpu, self.custom)
+        if not self.as_ray():
+            raise FieldError("cpu", "an extra bundle needs some cpu, gpu or custom resource")
+
+    def as_ray(self) -> dict[str, float]:
+        """The bundle as Ray writes it (``CPU``/``GPU`` keys), zero amounts left out."""
+        out = {"CPU": self.cpu, "GPU": self.gpu, **self.custom}
+        return {k: float(v) for k, v in out.items() if v}
+
+
 @dataclass
 class ResourcesSpec:
-    """Resources each trial asks Ray for."""
+    """Resources each trial asks Ray for (see docs/resources.md).
+
+    ``cpu``/``gpu``/``custom`` are the trial's own process (placement-group bundle 0);
+    ``bundles`` reserves more, all in one placement group placed by ``strategy``.
+    """
 
     cpu: float = 1.0
     """CPUs per trial (fractions allowed)."""
     gpu: float = 0.0
-    """GPUs per trial; fractions pack several trials on one GPU (Ray does not check memory)."""
+    """GPUs per trial; fractions pack several trials on one GPU (Ray does not check memory);
+    above 1 must be whole, and all of them are on one node, visible to the trial."""
     custom: dict[str, float] = field(default_factory=dict)
-    """Custom Ray resources per trial, e.g. ``{a100: 1}``."""
+    """Custom Ray resources per trial, e.g. ``{accelerator_type:A100: 0.01}``."""
+    bundles: list[BundleSpec] = field(default_factory=list)
+    """Extra placement-group bundles reserved with the trial, for workers it starts itself
+    (Ray tasks/actors, Ray Train): e.g. ``[{gpu: 1}, {gpu: 1}]``."""
+    strategy: Literal["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"] = "PACK"
+    """How the trial's bundles are placed on nodes (needs ``bundles``)."""
+    check_fit: bool = True
+    """At run start, fail with a one-line error if no node present can hold the request
+    (set false on an autoscaling cluster whose bigger nodes are not up yet)."""
 
     def __post_init__(self) -> None:
-        if self.cpu < 0:
-            raise FieldError("cpu", f"must be >= 0; got {self.cpu}")
-        if self.gpu < 0:
-            raise FieldError("gpu", f"must be >= 0; got {self.gpu}")
-        if self.gpu > 1 and self.gpu != int(self.gpu):
-            raise FieldError("gpu", f"above 1 must be a whole number; got {self.gpu}")
-        for name, amount in self.custom.items():
-            if amount < 0:
-                raise FieldError(f"custom.{name}", f"must be >= 0; got {amount}")
+        _check_amounts(self.cpu, self.gpu, self.custom)
+        if self.strategy != "PACK" and not self.bundles:
+            raise FieldError(
+                "strategy",
+                f"{self.strategy} places several bundles; add resources.bundles "
+                "(one bundle is always on one node)",
+            )
 
     def as_ray(self) -> dict[str, float]:
-        """The dict ``tune.with_resources`` takes."""
+        """The trial's own request (bundle 0) as the dict ``tune.with_resources`` takes."""
         return {"cpu": self.cpu, "gpu": self.gpu, **self.custom}
+
+    def as_ray_bundles(self) -> list[dict[str, float]]:
+        """Every bundle with Ray's ``CPU``/``GPU`` keys: the trial's own first."""
+        own = {"CPU": self.cpu, "GPU": self.gpu, **self.custom}
+        return [{k: float(v) for k, v in own.items() if v}] + [b.as_ray() for b in self.bundles]
+
+    @property
+    def total_gpu(self) -> float:
+        """GPUs one trial holds, all bundles together (for GPU-hour budgets)."""
+        return self.gpu + sum(b.gpu for b in self.bundles)
+
+    def request(self) -> Any:
+        """What ``tune.with_resources`` gets: the plain dict, or a
+        ``PlacementGroupFactory`` when there are extra bundles."""
+        if not self.bundles:
+            return self.as_ray()
+        from ray.tune import PlacementGroupFactory
+
+        return PlacementGroupFactory(self.as_ray_bundles(), strategy=self.strategy)
 
 
 @dataclass

@@ -1,0 +1,246 @@
+"""Results on S3-compatible storage: a real moto S3 server on loopback, started by the test.
+
+Credentials come only from the environment; planted values must never land in the
+bucket or in local staging files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tune_jobs.errors import UserError
+from tune_jobs.storage import join_storage, split_storage
+
+REPO = Path(__file__).resolve().parents[2]
+BUCKET = "tune-results"
+KEY_ID = "AKIAPLANTEDKEYID0042"
+SECRET = "planted-secret-7Qx9-do-not-leak"
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[str]:
+    """A moto S3 server on 127.0.0.1 with an empty bucket; yields ``host:port``.
+
+    Sets the planted credentials in this process's environment (restored afterwards),
+    so in-process readers and CLI subprocesses find them the usual way.
+    """
+    pytest.importorskip("moto.server")
+    from moto.server import ThreadedMotoServer
+
+    saved = {k: os.environ.get(k) for k in _env(KEY_ID, SECRET)}
+    os.environ.update(_env(KEY_ID, SECRET))
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"{host}:{port}"
+    _client(endpoint).create_bucket(Bucket=BUCKET)
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _env(key_id: str, secret: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def _client(endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1")
+
+
+def _storage(endpoint: str, prefix: str) -> str:
+    return f"s3://{BUCKET}/{prefix}?endpoint_override={endpoint}&scheme=http"
+
+
+def _keys(endpoint: str, prefix: str) -> list[str]:
+    pages = (
+        _client(endpoint).get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    )
+    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tune_jobs", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_join_storage_keeps_the_query() -> None:
+    uri = "s3://b/runs?endpoint_override=127.0.0.1:9&scheme=http"
+    assert join_storage(uri, "demo") == "s3://b/runs/demo?endpoint_override=127.0.0.1:9&scheme=http"
+    assert join_storage("s3://b?scheme=http", "x", "y") == "s3://b/x/y?scheme=http"
+    assert join_storage("/tmp/a", "b") == "/tmp/a/b"
+
+
+@pytest.mark.parametrize("param", ["secret_key", "access_key", "session_token"])
+def test_credentials_in_the_uri_are_refused(param: str) -> None:
+    with pytest.raises(UserError, match=f"carries credentials \\({param}\\)"):
+        split_storage(f"s3://b/runs?endpoint_override=127.0.0.1:9&{param}=x")
+
+
+def test_credentials_in_the_uri_exit_2_before_anything_runs(tmp_path: Path) -> None:
+    result = _cli(
+        "run",
+        "tune_jobs/specs/demo.yaml",
+        "--smoke",
+        "--storage",
+        "s3://b/runs?endpoint_override=127.0.0.1:9&scheme=http&secret_key=hunter2",
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "environment" in lines[0]
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.slow
+def test_unreachable_storage_is_one_line_exit_2(s3_server: str) -> None:
+    dead = _storage("127.0.0.1:1", "runs")  # port 1: nothing listens
+    result = _cli("run", "tune_jobs/specs/demo.yaml", "--smoke", "--storage", dead)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "storage is not reachable" in lines[0], result.stderr[-2000:]
+    assert "Trial" not in result.stdout  # nothing launched
+
+
+@pytest.mark.slow
+def test_sweep_with_results_in_s3(s3_server: str, request: pytest.FixtureRequest) -> None:
+    from analysis.load import load_metrics, load_trials
+
+    # Short: Ray puts its session dir (AF_UNIX sockets, <= 107 bytes) under TMPDIR too.
+    staging = Path(tempfile.mkdtemp(prefix="tjs3-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(staging, ignore_errors=True))
+    env = {"TMPDIR": str(staging)}
+    storage = _storage(s3_server, "runs")
+    run = _cli(
+        "run",
+        "tune_jobs/specs/demo.yaml",
+        "--smoke",
+        "--storage",
+        storage,
+        "--set",
+        "config.max_steps=40",
+        "--set",
+        "config.report_every=10",
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "sweep finished: 2 TERMINATED" in run.stdout
+    run_uri = join_storage(storage, "demo")
+    assert run_uri in run.stdout
+
+    keys = _keys(s3_server, "runs/demo/")
+    names = {k.removeprefix("runs/demo/") for k in keys}
+    assert {"spec.yaml", "tuner.pkl", "trials.parquet"} <= names
+    assert any(n.startswith("experiment_state-") for n in names)
+    assert len([n for n in names if re.search(r"/checkpoint_\d+/checkpoint\.pt$", n)]) >= 2
+    assert len([n for n in names if re.match(r"tensorboard/[^/]+/events\.out\.tfevents", n)]) == 2
+
+    trials = load_trials(run_uri)
+    assert sorted(trials["status"]) == ["TERMINATED", "TERMINATED"]
+    metrics = load_metrics(run_uri, clean=False)
+    assert len(metrics) == 6  # 2 trials x 3 results, each exactly once
+    assert not metrics.duplicated(["trial_id", "training_iteration"]).any()
+
+    status = _cli("status", run_uri)
+    assert status.returncode == 0, status.stderr
+    assert "trials: 2 (2 TERMINATED)" in status.stdout
+    assert "6 rows written" in status.stdout
+
+    resumed = _cli("resume", run_uri, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "sweep finished: 2 TERMINATED" in resumed.stdout
+    assert len(load_metrics(run_uri, clean=False)) == 6  # nothing re-run or re-written
+
+    # The TensorBoard staging directory is cleaned up; no local file of ours holds the
+    # credentials. Ray's own session dir (TMPDIR/ray) is left out: Ray Tune copies
+    # AWS_* variables into each trial's runtime_env and Ray's runtime_env_agent.log
+    # prints them (docs/storage.md: use a profile or an instance role on clusters).
+    assert not list(staging.glob("tune-jobs-tb-*"))
+    for path in staging.rglob("*"):
+        if path.is_file() and "ray" not in path.relative_to(staging).parts[:1]:
+            data = path.read_bytes()
+            assert SECRET.encode() not in data and KEY_ID.encode() not in data, path
+    client = _client(s3_server)
+    for key in _keys(s3_server, "runs/"):
+        body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert SECRET.encode() not in body, key
+        assert KEY_ID.encode() not in body, key
+
+
+@pytest.mark.slow
+def test_interrupted_sweep_on_s3_resumes_exactly_once(s3_server: str, tmp_path: Path) -> None:
+    """Ctrl-C mid-sweep, then ``tune-jobs resume URI``: Tune's state comes back from S3."""
+    import signal
+    import time
+
+    from analysis.load import load_metrics, load_trials
+    from tests.conftest import write_spec
+
+    n = 12
+    storage = _storage(s3_server, "resumed")
+    spec = write_spec(
+        tmp_path,
+        {
+            "name": "killed",
+            "trainable": "tests/fixtures/user_trainables.py:counter",
+            "metric": "score",
+            "config": {"n": n, "sleep_s": 0.5, "ckpt_every": 2},
+            "space": {"x": {"grid": [0.0, 1.0]}},
+            "search": {"algorithm": "grid"},
+            "storage": storage,
+        },
+    )
+    run_uri = join_storage(storage, "killed")
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "tune_jobs", "run", str(spec)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.time() + 240
+    while time.time() < deadline and len(load_metrics(run_uri, clean=False)) < 6:
+        assert driver.poll() is None, "the sweep ended before it could be interrupted"
+        time.sleep(1.0)
+    driver.send_signal(signal.SIGINT)
+    stdout, _ = driver.communicate(timeout=180)
+    assert driver.returncode == 130
+    assert f"tune-jobs resume {run_uri}" in stdout
+    assert load_metrics(run_uri, clean=False)["training_iteration"].max() < n
+
+    resumed = _cli("resume", run_uri)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "sweep finished: 2 TERMINATED" in resumed.stdout
+    assert set(load_trials(run_uri)["status"]) == {"TERMINATED"}
+    clean = load_metrics(run_uri)
+    for _, got in clean.groupby("trial_id"):
+        assert sorted(got["training_iteration"]) == list(range(1, n + 1))
+    raw = load_metrics(run_uri, clean=False)
+    assert not raw.duplicated(["trial_id", "attempt", "training_iteration"]).any()
