@@ -109,6 +109,7 @@ class ParquetResultsSink(Callback):
 
     def _init_runtime(self) -> None:
         self._run: RunStorage | None = None
+        self._reconcile_attempts = False
         self._worker: BackgroundWorker | None = None
         self._buffer: list[dict[str, Any]] = []
         self._trials: dict[str, Any] = {}
@@ -128,6 +129,7 @@ class ParquetResultsSink(Callback):
             "_trials_dirty",
             "_last_flush",
             "_session",
+            "_reconcile_attempts",
         }
         return {k: v for k, v in self.__dict__.items() if k not in runtime}
 
@@ -174,6 +176,8 @@ class ParquetResultsSink(Callback):
     ) -> None:
         tid = trial.trial_id
         step = result.get("training_iteration")
+        if self._reconcile_attempts and self._run is not None:
+            self._reconcile()
         if tid not in self._attempts:
             self._attempts[tid] = 0
         elif result.get("iterations_since_restore") == 1 or (
@@ -248,6 +252,33 @@ class ParquetResultsSink(Callback):
         """Restore counters after ``Tuner.restore`` (attempts continue from here)."""
         for key, value in state.items():
             setattr(self, key, value)
+        # The snapshot can lag what was written after it (a driver killed between two
+        # snapshots): attempts continue after the newest attempt on disk, so rows of a
+        # re-run never share an attempt number with rows already written.
+        self._reconcile_attempts = True
+
+    def _attempts_on_disk(self) -> dict[str, int]:
+        """The highest ``attempt`` per trial in ``metrics/`` (empty if none written)."""
+        import pyarrow.dataset as ds
+
+        assert self._run is not None
+        if not self._run.exists(METRICS_DIR):
+            return {}
+        table = ds.dataset(
+            self._run.path(METRICS_DIR), filesystem=self._run.fs, format="parquet"
+        ).to_table(columns=["trial_id", "attempt"])
+        if table.num_rows == 0:
+            return {}
+        grouped = table.group_by("trial_id").aggregate([("attempt", "max")])
+        ids, newest = grouped["trial_id"].to_pylist(), grouped["attempt_max"].to_pylist()
+        return dict(zip(ids, newest, strict=True))
+
+    def _reconcile(self) -> None:
+        self._reconcile_attempts = False
+        for tid, newest in self._attempts_on_disk().items():
+            if newest is not None and newest > self._attempts.get(tid, -1):
+                self._attempts[tid] = int(newest)
+                self._last_iteration[tid] = 1 << 62  # the next result starts a new attempt
 
     # --- writing ----------------------------------------------------------------
     def _touch(self, trial: Any, flush: bool = True) -> None:
