@@ -226,7 +226,11 @@ def _report(outcome) -> int:
     if outcome.best_trial is not None:
         print(f"best trial: {outcome.best_trial} ({outcome.best_value})")
     print(f"results: {outcome.run_dir}  (trials.parquet, metrics/, tensorboard/)")
-    print(f"watch:   tensorboard --logdir {outcome.run_dir}")
+    if "://" in outcome.run_dir:  # TensorBoard reads s3:// but not pyarrow's query options
+        base = outcome.run_dir.split("?", 1)[0]
+        print(f"watch:   tensorboard --logdir {base}/tensorboard  (endpoint: docs/storage.md)")
+    else:
+        print(f"watch:   tensorboard --logdir {outcome.run_dir}")
     return EXIT_FAILED if outcome.all_failed else EXIT_OK
 
 
