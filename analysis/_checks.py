@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tune_jobs.layout import BOOKKEEPING_COLUMNS
+
 __all__ = ["BAD_STATUSES", "check_columns", "check_metric", "check_mode", "metric_columns"]
 
 #: Trial statuses whose metric values are not comparable results.
 BAD_STATUSES = ("DIVERGED", "ERROR")
 
-_BOOKKEEPING = frozenset(
-    {
-        "trial_id",
-        "trial_name",
-        "status",
-        "variant",
-        "stage",
-        "config_id",
-        "repeat",
-        "attempt",
-        "num_failures",
-        "error",
-        "path",
-        "timestamp",
-    }
-)
+_BOOKKEEPING = frozenset({*BOOKKEEPING_COLUMNS, "timestamp"})
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:

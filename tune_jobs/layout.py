@@ -1,6 +1,7 @@
 """Names of the files tune-jobs writes inside RUN_DIR (documented in docs/results.md)."""
 
 __all__ = [
+    "BOOKKEEPING_COLUMNS",
     "METRICS_DIR",
     "SCHEMA_PART",
     "SPEC_FILE",
@@ -22,3 +23,18 @@ SCHEMA_PART = "part-00000000-schema.parquet"
 TENSORBOARD_DIR = "tensorboard"
 #: Written by Ray Tune; its presence marks a run that ``Tuner.restore`` can resume.
 TUNER_STATE_FILE = "tuner.pkl"
+
+#: The first columns of ``trials.parquet``: the trial's identity and state, not metrics.
+BOOKKEEPING_COLUMNS = (
+    "trial_id",
+    "trial_name",
+    "status",
+    "variant",
+    "stage",
+    "config_id",
+    "repeat",
+    "attempt",
+    "num_failures",
+    "error",
+    "path",
+)

@@ -12,22 +12,20 @@ finished one) and then runs the stages after it (``tune_jobs.stages``).
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan, make_plan, repeat_base
 from tune_jobs.resources import check_cluster_fits
+from tune_jobs.run_setup import configure_tune, prepare_run_dir
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
-from tune_jobs.spec.loader import parse_yaml, spec_to_dict
+from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.storage import RunStorage, join_storage, split_storage
 from tune_jobs.strategy import build_strategy
@@ -121,7 +119,7 @@ def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
 
     spec = plan.spec
     run = RunStorage.for_run(spec.storage, spec.name)
-    _prepare_run_dir(run, spec, plan.source)
+    prepare_run_dir(run, spec, plan.source, _run_dir(spec, run))
     trainable = resolve_trainable(spec.trainable, plan.source)
     init_ray(address)
     check_cluster_fits(spec.resources)  # else Ray would keep the trials pending forever
@@ -150,7 +148,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     trainable = resolve_trainable(spec.trainable, source)
     init_ray(address)
     check_cluster_fits(spec.resources)
-    _configure_tune()
+    configure_tune()
     records = read_progress(run) if spec.stages else []
     current = records[-1] if records else {"index": 1, "status": "running", "dir": "."}
     if current["status"] != "running":  # between stages: go on with the next one
@@ -290,48 +288,13 @@ def _later_stages(
     return outcome
 
 
-def _prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str) -> None:
-    try:
-        exists = run.exists(TUNER_STATE_FILE)
-    except OSError as err:
-        raise UserError(f"{spec.storage}: storage is not reachable ({err})") from None
-    if exists:
-        where = _run_dir(spec, run)
-        raise UserError(
-            f"{where}: a run named {spec.name!r} already exists; resume it with "
-            f"`tune-jobs resume {where}` or pick another --name"
-        )
-    try:
-        run.makedirs()
-        text = f"# Resolved from {source}\n" + yaml.safe_dump(spec_to_dict(spec), sort_keys=False)
-        run.write_bytes(text.encode(), SPEC_FILE)
-    except OSError as err:
-        raise UserError(f"{spec.storage}: storage is not writable ({err})") from None
-
-
-def _configure_tune() -> None:
-    """Process-wide Tune settings for every sweep, set in this one place."""
-    # Tune's CSV/JSON/TensorBoardX loggers duplicate our sinks and halve throughput.
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    # Trainables report a validation metric only every few results (eval_every);
-    # Tune's schedulers skip results without it, but its strict check would crash.
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    # A trial failed as hung (tune_jobs.stopping.watchdog) never answers Tune's polite
-    # stop: kill its actor after 10 s instead of Tune's default 600 s.
-    os.environ.setdefault("TUNE_FORCE_TRIAL_CLEANUP_S", "10")
-    # Variant presets differ from the base config on purpose; and without those
-    # loggers Tune's own ResultGrid has no per-trial metrics (ours are in Parquet).
-    logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-
-
 def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1) -> Any:
     from ray import tune
 
     from tune_jobs.stages import STAGES_DIR
 
     spec = plan.spec
-    _configure_tune()
+    configure_tune()
     strategy = build_strategy(plan)
     sink = ParquetResultsSink(
         spec.storage,

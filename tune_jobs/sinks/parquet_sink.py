@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.tune import Callback
 
-from tune_jobs.layout import METRICS_DIR, SCHEMA_PART, TRIALS_FILE
+from tune_jobs.layout import BOOKKEEPING_COLUMNS, METRICS_DIR, SCHEMA_PART, TRIALS_FILE
 from tune_jobs.repeats import config_id, repeat_index
 from tune_jobs.sinks.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
 from tune_jobs.sinks.worker import BackgroundWorker
@@ -37,19 +37,6 @@ from tune_jobs.trial_meta import effective_config
 
 __all__ = ["ParquetResultsSink"]
 
-_BOOKKEEPING = (
-    "trial_id",
-    "trial_name",
-    "status",
-    "variant",
-    "stage",
-    "config_id",
-    "repeat",
-    "attempt",
-    "num_failures",
-    "error",
-    "path",
-)
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Failure)\b.*")
 
 
@@ -342,7 +329,7 @@ class ParquetResultsSink(Callback):
             seen.update(dict.fromkeys(row))
         # Bookkeeping first, then every config/ column together, then the metrics.
         config_columns = [c for c in seen if c.startswith("config/")]
-        columns = [*_BOOKKEEPING, *config_columns]
+        columns = [*BOOKKEEPING_COLUMNS, *config_columns]
         columns += [c for c in seen if c not in set(columns)]
         return rows, columns
 
