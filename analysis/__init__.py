@@ -3,9 +3,11 @@
 Load (``load_run``, ``load_trials``, ``load_metrics``, ``clean_view``), rank
 (``leaderboard``, ``best_trial``, ``aggregate_repeats``, ``time_to_target_ranking``),
 explain (``parameter_importance``, ``marginal_effects``, ``pareto_front``,
-``lr_stability``) and plot (``analysis.views``). See docs/analysis.md.
+``lr_stability``), answer (``per_value``, ``answer``: which value of a parameter wins)
+and plot (``analysis.views``). See docs/analysis.md.
 """
 
+from analysis.answers import answer, per_value
 from analysis.importance import marginal_effects, parameter_importance
 from analysis.load import (
     SweepRun,
@@ -25,6 +27,7 @@ __all__ = [
     "LRStability",
     "SweepRun",
     "aggregate_repeats",
+    "answer",
     "best_trial",
     "clean_view",
     "diverged_mask",
@@ -38,6 +41,7 @@ __all__ = [
     "marginal_effects",
     "parameter_importance",
     "pareto_front",
+    "per_value",
     "synthesize_run",
     "time_to_target_ranking",
 ]

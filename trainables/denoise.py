@@ -263,6 +263,7 @@ def _epochs(
             "train_loss": train_loss,
             "test_loss": test_loss,
             **blobs,
+            "n_blobs": cfg.n_blobs,  # the true count, so a report can judge n_clusters
             "samples_per_s": cfg.n_train / max(epoch_time, 1e-9),
             "training_time_s": time.perf_counter() - started,
             "device": device.type,
@@ -288,8 +289,9 @@ def train(config: dict[str, Any]) -> None:
 
     Metrics: ``epoch``, ``train_loss`` (mean over the epoch), ``test_loss``,
     ``n_clusters``, ``silhouette``, ``weight_correlation`` (see ``blob_diagnostics``),
-    ``samples_per_s`` (training steps only), ``training_time_s`` (since this attempt
-    started or restored), ``device``, ``diverged``.
+    ``n_blobs`` (the data's true cluster count, constant), ``samples_per_s`` (training
+    steps only), ``training_time_s`` (since this attempt started or restored),
+    ``device``, ``diverged``.
     """
     cfg = build_config(DenoiseConfig, config, PRESETS)
     for metrics, checkpoint in _epochs(cfg, load_checkpoint()):

@@ -1,4 +1,5 @@
-"""The ``tune-jobs`` command line: run, validate, resume, status, trainables.
+"""The ``tune-jobs`` command line: run, validate, resume, status, trainables (and the
+analysis and cluster commands of ``cli_analysis`` and ``cli_cluster``).
 
 User mistakes (bad spec, bad flag, missing run) print one line and exit with code 2.
 """
@@ -43,6 +44,15 @@ def _build_parser() -> argparse.ArgumentParser:
             default=[],
             metavar="KEY.PATH=VALUE",
             help="override a spec value (YAML value), e.g. --set config.max_steps=50; repeatable",
+        )
+        p.add_argument(
+            "--grid",
+            dest="grids",
+            action="append",
+            default=[],
+            metavar="PARAM=V1,V2,...",
+            help="search PARAM (a key of the spec's space) over exactly these values, e.g. "
+            "--grid lr=1e-4,3e-4,6e-4; repeatable",
         )
         p.add_argument(
             "--smoke", action="store_true", help="shrink to a run of under a minute (docs/spec.md)"
@@ -98,10 +108,30 @@ def _build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser(
         "status",
-        help="trials by state, best so far, rows written",
-        description="Summarise a run directory, while it runs or after.",
+        help="trials by state, a row per trial (metric, throughput, GPU, stalled?), best so far",
+        description="Summarise a run directory, while it runs or after: trials by state, "
+        "rows written, one row per trial (searched parameters, iteration, training time, "
+        "latest metric, throughput, GPU utilisation and memory when reported, age of the "
+        "last result, STALLED? flags) and the best so far.",
     )
     status.add_argument("run_dir", help="the run directory (RUN_DIR)")
+    status.add_argument(
+        "--watch",
+        type=float,
+        metavar="N",
+        help="refresh every N seconds until Ctrl-C",
+    )
+    status.add_argument(
+        "--all", dest="show_all", action="store_true", help="list every finished trial"
+    )
+    status.add_argument(
+        "--stall-after",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="flag a running trial silent this long (and 5x its last iteration) as "
+        "STALLED? (default: 300)",
+    )
 
     trainables = sub.add_parser(
         "trainables",
@@ -138,9 +168,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trainables":
         return _print_trainables(args.name)
     if args.command == "status":
-        from tune_jobs.status import print_status
+        from tune_jobs.status import print_status, watch_status
 
-        return print_status(args.run_dir)
+        options = {"show_all": args.show_all, "stall_after_s": args.stall_after}
+        if args.watch is not None:
+            return watch_status(args.run_dir, args.watch, **options)
+        return print_status(args.run_dir, **options)
     if args.command == "resume":
         from tune_jobs.runner import resume_sweep
 
@@ -201,6 +234,7 @@ def _load_plan(args: argparse.Namespace):
         args.spec,
         overrides,
         smoke=args.smoke,
+        grids=list(args.grids),
         name=args.name,
         storage=args.storage,
         fmt=args.fmt,

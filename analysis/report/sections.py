@@ -3,12 +3,14 @@
 Always: a summary, the leaderboard, the best configuration, parameter importance and
 learning curves. The views that fit the sweep (``analysis.report.views``) follow: the
 LR stability view for an LR sweep, the stage comparison for staged sweeps, repeats
-aggregated with confidence intervals, the time-to-target ranking, batch size vs
+aggregated with confidence intervals, the time-to-target ranking, per-parameter answers
+(which value wins), the cluster-structure views (seed 000), time vs loss, batch size vs
 throughput, the Pareto front, parallel coordinates. Works on partial results (mid-run).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from collections.abc import Callable
@@ -28,12 +30,16 @@ _MAX_EXTRA_METRICS = 6
 _CURVE_POINTS, _CURVE_TOTAL = 200, 40_000
 _FOREST = {"n_estimators": 50, "n_repeats": 3}
 _TIME_COLUMNS = ("training_iteration", "time_total_s", "time_this_iter_s")
+_TTT = "time_to_target_s"
 
 
 def build_sections(run: Any, metric: str, mode: str) -> Report:
     """The report of ``run`` (an ``analysis.load.SweepRun``) ranked by ``metric``/``mode``."""
     from analysis.report import views
 
+    if metric == _TTT and not run.trials.empty and metric not in run.trials:
+        # Nobody reached the target yet: every trial is censored, the views still apply.
+        run = dataclasses.replace(run, trials=run.trials.assign(**{_TTT: float("nan")}))
     trials = run.trials
     sections = [_leaderboard(run, metric, mode), _best(run, metric, mode)]
     if not trials.empty and metric in trials:
@@ -177,12 +183,18 @@ def _curves(run: Any, metric: str, mode: str) -> Section:
 
     section = Section("curves", "Learning curves")
     metrics = run.metrics
+    note = ""
+    target = run.target if metric == _TTT else None
+    if target and target[0] and target[0] in metrics:
+        # Time to target has one value per trial: draw the metric compared with the target.
+        metric, mode = target[0], target[2]
+        note = f" They show `{metric}`, the metric compared with the target."
     if metrics.empty or metric not in metrics:
         section.text.append(f"No per-result values of `{metric}` yet.")
         return section
     section.text.append(
         "Per trial, by training iteration and by training time; the best trials "
-        "highlighted, diverged runs dashed red with an x where they stopped."
+        "highlighted, diverged runs dashed red with an x where they stopped." + note
     )
     # Downsample once per x axis (both backends reuse it): the benchmark's 1M rows.
     n = max(1, metrics["trial_id"].nunique())

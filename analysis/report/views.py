@@ -11,11 +11,22 @@ import pandas as pd
 
 from analysis.report.model import Figure, Section, Table
 from analysis.report.sections import display_frame, figure
+from analysis.report.views_answers import per_parameter_answers
+from analysis.report.views_structure import lr_vs_structure, structure
 
 __all__ = ["OPTIONAL_VIEWS", "importance_figures"]
 
 _THROUGHPUT = ("tokens_per_s", "samples_per_s", "throughput", "examples_per_s", "images_per_s")
-_SIZE = ("n_params", "num_params", "params", "param_count", "parameters")
+_SIZE = (
+    "n_params",
+    "num_params",
+    "params",
+    "param_count",
+    "parameters",
+    "n_parameters",
+    "num_parameters",
+    "model_params",
+)
 _MAX_MARGINAL = 6
 
 
@@ -172,8 +183,16 @@ def _time_vs_loss(run: Any, metric: str, mode: str) -> Section | None:
     trials = run.trials
     if not _finite_varies(trials, "time_total_s") or not _finite_varies(trials, metric):
         return None
-    color = _first_present(trials, _THROUGHPUT) or next(
-        (p for p in run.param_columns if _finite_varies(trials, p)), None
+    # Seed 000 colours by the cluster count the run found; else throughput or a parameter.
+    clusters = (
+        "n_clusters" in trials
+        and pd.to_numeric(trials["n_clusters"], errors="coerce").notna().any()
+    )
+    color = (
+        "n_clusters"
+        if clusters
+        else _first_present(trials, _THROUGHPUT)
+        or next((p for p in run.param_columns if _finite_varies(trials, p)), None)
     )
     section = Section("time_vs_loss", "Training time vs final metric")
     shade = f", coloured by `{color.removeprefix('config/')}`" if color else ""
@@ -255,6 +274,9 @@ OPTIONAL_VIEWS: list[Callable[[Any, str, str], Section | None]] = [
     _stages,
     _repeats,
     _time_to_target,
+    per_parameter_answers,
+    structure,
+    lr_vs_structure,
     _time_vs_loss,
     _throughput,
     _pareto,

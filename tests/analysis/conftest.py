@@ -40,9 +40,10 @@ def smoke_run_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def lr_sweep_run_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The lm learning-rate sweep run with ``--smoke`` (two learning rates)."""
+    """The lm learning-rate sweep's CPU form run with ``--smoke`` (two learning rates;
+    ``lm_lr_sweep.yaml`` itself asks for a GPU per trial)."""
     storage = tmp_path_factory.mktemp("lr_sweep") / "results"
-    return run_smoke("tune_jobs/specs/lm_lr_sweep.yaml", storage)
+    return run_smoke("tune_jobs/specs/lm_lr_sweep_cpu.yaml", storage)
 
 
 @pytest.fixture

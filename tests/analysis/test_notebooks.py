@@ -50,6 +50,7 @@ def test_notebooks_on_synthetic_runs(tmp_path: Path) -> None:
     synthesize_run(str(staged), 24, 20, repeats=2, stages=2, target=1.3)
     text, figures = _outputs(_execute("sweep_overview.ipynb", str(staged), tmp_path))
     assert "24 trials" in text and figures == 9  # throughput and stage views included
+    assert "`width`: **" in text and "gives the lowest `val_loss`" in text  # which value wins
     lr = tmp_path / "lr"
     synthesize_run(str(lr), 7, 20, lr_sweep=True, best_lr=3e-3, diverge_lr=2e-2)
     text, figures = _outputs(_execute("lr_stability.ipynb", str(lr), tmp_path))

@@ -61,7 +61,7 @@ CONTRACT: dict[str, tuple[dict[str, Any], int, dict[str, Any] | None]] = {
         None,
     ),
 }
-_TIMING = ("per_s", "time", "timestamp", "mfu", "gpu_mem")
+_TIMING = ("per_s", "time", "timestamp", "mfu", "gpu_mem", "gpu_util")
 
 
 def _trainable(case: str) -> str:

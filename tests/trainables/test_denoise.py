@@ -241,9 +241,11 @@ def test_train_reports_through_report(monkeypatch: pytest.MonkeyPatch) -> None:
         "n_clusters",
         "silhouette",
         "weight_correlation",
+        "n_blobs",
         "samples_per_s",
         "training_time_s",
         "device",
         "diverged",
     }
     assert set(reports[0][0]) == expected
+    assert reports[0][0]["n_blobs"] == 3  # the data's true cluster count, for the report

@@ -46,11 +46,25 @@ class LMConfig:
     init_std: float = 0.02
     """Std of the normal weight init (residual projections scaled by 1/sqrt(2 n_layers))."""
     dropout: float = 0.0
-    """Dropout on attention and residual branches."""
+    """Dropout on attention weights and on both residual branches (0: none, so training
+    and evaluation compute the same function)."""
     num_experts: int = 0
-    """Mixture-of-experts feed-forward with this many experts per layer (0: dense)."""
+    """Mixture-of-experts feed-forward with this many routed experts per layer (0: dense)."""
     top_k: int = 2
-    """Experts per token."""
+    """Routed experts per token (the most, with ``router_threshold``)."""
+    num_shared_experts: int = 0
+    """MoE: always-active shared experts per layer (DeepSeekMoE), each ``d_ff`` wide, added
+    unweighted beside the routed ones."""
+    router_layers: int = 1
+    """MoE: router depth; 1 is the usual linear router, k > 1 an MLP of k layers (width
+    ``d_model``, SiLU) that decides the mixture."""
+    router_threshold: float = 0.0
+    """MoE top-p routing: a token takes experts in order of router probability until their
+    cumulative probability reaches this (at least 1, at most ``top_k``); 0 turns it off."""
+    expert_lr: float = 0.0
+    """MoE: peak learning rate of the expert weights (routed and shared) in their own
+    optimiser group, in the units of the optimiser that trains them (Muon's with muon);
+    same schedule as the rest. 0: the same lr as the other matrices."""
     aux_loss_weight: float = 0.01
     """Weight of the MoE load-balancing loss."""
     # --- optimisation ----------------------------------------------------------------
@@ -118,6 +132,7 @@ class LMConfig:
             "checkpoint_every",
             "grad_accum",
             "ns_steps",
+            "router_layers",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"LMConfig: {name} must be >= 1; got {getattr(self, name)}")
@@ -140,6 +155,28 @@ class LMConfig:
             raise ValueError(f"LMConfig: top_k must be in [1, num_experts]; got {self.top_k}")
         if self.num_experts < 0 or self.vocab_size < 0:
             raise ValueError("LMConfig: num_experts and vocab_size must be >= 0")
+        if self.num_shared_experts < 0:
+            raise ValueError(
+                f"LMConfig: num_shared_experts must be >= 0; got {self.num_shared_experts}"
+            )
+        if not 0 <= self.router_threshold <= 1:
+            raise ValueError(
+                f"LMConfig: router_threshold must be in [0, 1]; got {self.router_threshold}"
+            )
+        if self.expert_lr < 0:
+            raise ValueError(f"LMConfig: expert_lr must be >= 0; got {self.expert_lr}")
+        moe_only = {
+            "num_shared_experts": 0,
+            "router_layers": 1,
+            "router_threshold": 0.0,
+            "expert_lr": 0.0,
+        }
+        for name, default in moe_only.items():
+            if not self.num_experts and getattr(self, name) != default:
+                raise ValueError(
+                    f"LMConfig: {name} needs a mixture of experts (num_experts > 0); "
+                    f"got {name}={getattr(self, name)} with num_experts=0"
+                )
         if self.lr <= 0 or self.adam_lr <= 0:
             raise ValueError("LMConfig: lr and adam_lr must be > 0")
         if not 0 <= self.min_lr_ratio <= 1 or not 0 < self.decay_fraction <= 1:

@@ -1,4 +1,4 @@
-"""A decoder-only transformer language model in one readable file.
+"""A decoder-only transformer language model (feed-forward layers in ``moe.py``).
 
 Token embedding -> n_layers x [RMSNorm -> causal self-attention with RoPE -> residual,
 RMSNorm -> SwiGLU feed-forward (or a mixture of SwiGLU experts) -> residual] -> RMSNorm
@@ -17,7 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["GPT", "GPTShape", "MoEFeedForward"]
+from trainables.lm.moe import MoEFeedForward, SwiGLU
+
+__all__ = ["GPT", "GPTShape", "MoEFeedForward", "SwiGLU"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,13 @@ class GPTShape:
     num_experts: int = 0
     """0 for dense feed-forward layers; otherwise experts per MoE layer."""
     top_k: int = 2
-    """Experts each token is routed to."""
+    """Experts each token is routed to (at most, with ``router_threshold``)."""
+    num_shared_experts: int = 0
+    """Always-active experts per MoE layer, beside the routed ones."""
+    router_layers: int = 1
+    """Router depth: 1 is a linear router, more an MLP (see ``moe.make_router``)."""
+    router_threshold: float = 0.0
+    """Top-p routing: experts in order of probability until this cumulative mass (0: off)."""
 
 
 class RMSNorm(nn.Module):
@@ -95,56 +103,6 @@ class CausalSelfAttention(nn.Module):
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
 
-class SwiGLU(nn.Module):
-    """Feed-forward ``W2 (silu(W1 x) * W3 x)``: C -> d_ff -> C."""
-
-    def __init__(self, d_model: int, d_ff: int) -> None:
-        super().__init__()
-        self.w1 = nn.Linear(d_model, d_ff, bias=False)
-        self.w3 = nn.Linear(d_model, d_ff, bias=False)
-        self.w2 = nn.Linear(d_ff, d_model, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
-
-
-class MoEFeedForward(nn.Module):
-    """A mixture of SwiGLU experts with top-k routing and a load-balancing loss.
-
-    The auxiliary loss is Switch-Transformer style: ``E * sum_e f_e * p_e`` where f_e is
-    the fraction of routed token slots sent to expert e and p_e its mean router
-    probability; it is 1.0 when routing is perfectly balanced.
-    """
-
-    def __init__(self, d_model: int, d_ff: int, num_experts: int, top_k: int) -> None:
-        super().__init__()
-        if not 1 <= top_k <= num_experts:
-            raise ValueError(f"top_k must be in [1, num_experts={num_experts}]; got {top_k}")
-        self.top_k = top_k
-        self.router = nn.Linear(d_model, num_experts, bias=False)
-        self.experts = nn.ModuleList(SwiGLU(d_model, d_ff) for _ in range(num_experts))
-        self.aux_loss = torch.zeros(())
-        self.utilization = torch.zeros(num_experts)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, T, C = x.shape
-        tokens = x.reshape(-1, C)  # (N, C), N = B*T
-        probs = self.router(tokens).float().softmax(dim=-1)  # (N, E)
-        weights, chosen = probs.topk(self.top_k, dim=-1)  # (N, k) each
-        weights = (weights / weights.sum(dim=-1, keepdim=True)).to(x.dtype)
-        out = torch.zeros_like(tokens)
-        num_experts = len(self.experts)
-        counts = torch.bincount(chosen.flatten(), minlength=num_experts).float()  # (E,)
-        for e, expert in enumerate(self.experts):
-            rows, slot = (chosen == e).nonzero(as_tuple=True)
-            if rows.numel():
-                out.index_add_(0, rows, expert(tokens[rows]) * weights[rows, slot, None])
-        fraction = counts / counts.sum()
-        self.aux_loss = num_experts * (fraction * probs.mean(dim=0)).sum()
-        self.utilization = fraction.detach()
-        return out.view(B, T, C)
-
-
 class Block(nn.Module):
     """Pre-norm transformer block."""
 
@@ -154,7 +112,15 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(shape)
         self.norm2 = RMSNorm(shape.d_model)
         self.ff: nn.Module = (
-            MoEFeedForward(shape.d_model, shape.d_ff, shape.num_experts, shape.top_k)
+            MoEFeedForward(
+                shape.d_model,
+                shape.d_ff,
+                shape.num_experts,
+                shape.top_k,
+                num_shared_experts=shape.num_shared_experts,
+                router_layers=shape.router_layers,
+                router_threshold=shape.router_threshold,
+            )
             if shape.num_experts
             else SwiGLU(shape.d_model, shape.d_ff)
         )
@@ -205,9 +171,23 @@ class GPT(nn.Module):
         loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten())
         return logits, loss
 
+    def moe_layers(self) -> list[MoEFeedForward]:
+        """The mixture-of-experts feed-forward layers (empty for a dense model)."""
+        return [b.ff for b in self.blocks if isinstance(b.ff, MoEFeedForward)]
+
+    def expert_parameters(self) -> list[nn.Parameter]:
+        """Weights of every expert, routed and shared (not the routers)."""
+        return [
+            p
+            for layer in self.moe_layers()
+            for part in (layer.experts, layer.shared)
+            if part is not None
+            for p in part.parameters()
+        ]
+
     def aux_loss(self) -> torch.Tensor:
         """Sum of the MoE layers' load-balancing losses from the last forward (0 if dense)."""
-        losses = [b.ff.aux_loss for b in self.blocks if isinstance(b.ff, MoEFeedForward)]
+        losses = [layer.aux_loss for layer in self.moe_layers()]
         return (
             torch.stack(losses).sum()
             if losses
@@ -216,8 +196,14 @@ class GPT(nn.Module):
 
     def expert_utilization(self) -> list[float]:
         """Fraction of routed token slots per expert, averaged over MoE layers."""
-        utils = [b.ff.utilization for b in self.blocks if isinstance(b.ff, MoEFeedForward)]
+        utils = [layer.utilization for layer in self.moe_layers()]
         return torch.stack(utils).mean(dim=0).tolist() if utils else []
+
+    def active_experts(self) -> float:
+        """Routed experts per token in the last forward, averaged over MoE layers (0 if
+        dense); below ``top_k`` only with ``router_threshold``."""
+        active = [float(layer.active_experts) for layer in self.moe_layers()]
+        return sum(active) / len(active) if active else 0.0
 
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameter count; the (tied) embedding excluded by default, as in the seeds' '17M'."""
@@ -230,6 +216,7 @@ class GPT(nn.Module):
         n = self.num_params(non_embedding=True)  # includes an untied head
         if s.tie_embeddings:  # the tied head still costs a V x C matmul per token
             n += s.vocab_size * s.d_model
-        if s.num_experts:  # only top_k experts' weights are used per token
+        if s.num_experts:  # only top_k routed experts' weights are used per token (at
+            # most: a router_threshold may use fewer); shared experts and routers always
             n -= s.n_layers * (s.num_experts - s.top_k) * 3 * s.d_model * s.d_ff
         return 6 * n + 12 * s.n_layers * s.d_model * s.context

@@ -17,6 +17,7 @@ from tune_jobs.spec.schema import SweepSpec, VariantsSpec
 
 __all__ = [
     "SPEC_FORMATS",
+    "apply_grids",
     "apply_overrides",
     "apply_smoke",
     "load_spec",
@@ -66,17 +67,21 @@ def load_spec(
     name: str | None = None,
     storage: str | None = None,
     fmt: str = "auto",
+    grids: list[str] | None = None,
 ) -> SweepSpec:
     """Load, override and validate a spec file.
 
     Args:
         path: the YAML file.
         overrides: ``key.path=value`` strings (values parsed as YAML).
-        smoke: shrink the sweep with the documented smoke rule (before ``overrides``).
+        smoke: shrink the sweep with the documented smoke rule (before ``grids`` and
+            ``overrides``).
         name: replaces ``name:``.
         storage: replaces ``storage:``.
         fmt: ``auto`` (a top-level ``method`` key means a W&B sweep), ``spec`` or
             ``wandb``; a W&B sweep is translated before smoke, overrides and checks.
+        grids: ``param=v1,v2,...`` strings (``--grid``): the space parameter becomes a
+            grid of these values (applied after smoke, before ``overrides``).
     """
     source = str(path)
     try:
@@ -97,6 +102,7 @@ def load_spec(
     if smoke:
         # --set is applied after the smoke rule, so what the user sets explicitly wins.
         raw = spec_to_dict(apply_smoke(build(SweepSpec, raw, "", source)))
+    raw = apply_grids(raw, grids or [], source)
     raw = apply_overrides(raw, overrides or [], source)
     if name is not None:
         raw["name"] = name
@@ -118,6 +124,46 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str], source: str) -> d
             raise SpecError(source, "--set", f"expected key.path=value; got {item!r}")
         value = parse_yaml(value_text, f"{source} (--set {key_path})") if value_text else None
         _assign(out, key_path.strip().split("."), value, source, key_path)
+    return out
+
+
+def apply_grids(raw: dict[str, Any], grids: list[str], source: str) -> dict[str, Any]:
+    """Apply ``--grid param=v1,v2,...``: the space parameter ``param`` becomes
+    ``{grid: [v1, v2, ...]}`` whatever its distribution was.
+
+    Values are YAML scalars (``1e-4`` a number, ``adam`` a string, ``null``); ``param``
+    must already be a key of ``space`` (a new parameter: ``--set space.P.grid=[...]``).
+    """
+    out = copy.deepcopy(raw)
+    space = out.get("space")
+    for item in grids:
+        param, sep, values_text = item.partition("=")
+        param = param.strip()
+        if not sep or not param or not values_text.strip():
+            raise SpecError(source, "--grid", f"expected PARAM=V1,V2,...; got {item!r}")
+        if not isinstance(space, dict) or param not in space:
+            known = ", ".join(str(k) for k in space) if isinstance(space, dict) else ""
+            raise SpecError(
+                source,
+                f"--grid {param}",
+                f"not a parameter of the spec's space; parameters: {known or 'none'} "
+                f"(to add one: --set space.{param}.grid=[...])",
+            )
+        values = []
+        for item_text in values_text.split(","):
+            text = item_text.strip()
+            if not text:
+                raise SpecError(source, f"--grid {param}", f"empty value in {values_text!r}")
+            value = None if text.startswith(("[", "{")) else parse_yaml(text, source)
+            if (value is None and text not in ("null", "~")) or isinstance(value, (list, dict)):
+                raise SpecError(
+                    source,
+                    f"--grid {param}",
+                    f"values must be plain scalars separated by commas; got {text!r} "
+                    f"(lists and mappings: --set space.{param}.grid=[...])",
+                )
+            values.append(value)
+        space[param] = {"grid": values}
     return out
 
 
@@ -159,6 +205,7 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     # Repeats shrink to at most 2 seeds; the trial budget is shared among them.
     s.repeats = dataclasses.replace(s.repeats, n=min(s.repeats.n, 2))
     budget = max(1, s.smoke.max_trials // s.repeats.n)
+    stage_budget = budget  # each later stage gets the whole budget again
     s.config = deep_merge(s.config, s.smoke.config)
     grid_points = 1
     space: dict[str, Domain] = {}
@@ -191,7 +238,7 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     # Later stages sample at most the same budget and stop as quickly.
     stages = []
     for stage in s.stages:
-        samples = min(stage.search.num_samples or budget, budget)
+        samples = min(stage.search.num_samples or stage_budget, stage_budget)
         stage = dataclasses.replace(
             stage, search=dataclasses.replace(stage.search, num_samples=samples)
         )

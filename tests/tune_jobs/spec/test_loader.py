@@ -231,6 +231,19 @@ def test_smoke_samples_fill_budget_left_by_variants() -> None:
     assert s.search.num_samples == 2
 
 
+def test_smoke_later_stages_keep_a_budget_when_variants_use_stage_one_up() -> None:
+    spec = spec_from(
+        "space: {lr: {loguniform: [1.0e-4, 1.0e-1]}}\n"
+        "variants: {reference: {lr: 0.01}, named: {a: {lr: 0.1}}}\n"
+        "search: {num_samples: 4}\n"
+        "stages: [{name: fine, top_k: 1, search: {algorithm: lhs, num_samples: 6}}]\n"
+        "smoke: {max_trials: 2}\n"
+    )
+    s = apply_smoke(spec)
+    assert len(s.variants.expand()) == 2 and s.search.num_samples == 0
+    assert s.stages[0].search.num_samples == 2
+
+
 # --- domains -------------------------------------------------------------------------
 
 
