@@ -90,7 +90,11 @@ class RunPlan:
     def describe(self) -> list[str]:
         """Human-readable lines for ``tune-jobs validate``."""
         s = self.spec
-        res = ", ".join(f"{k}={v:g}" for k, v in s.resources.as_ray().items())
+        ray_resources = s.resources.as_ray()
+        memory = ray_resources.pop("memory", None)
+        res = ", ".join(f"{k}={v:g}" for k, v in ray_resources.items())
+        if memory:
+            res += f", memory={memory / 2**20:g} MiB"
         if s.resources.bundles:
             extra = " + ".join(
                 "{" + ", ".join(f"{k}={v:g}" for k, v in b.as_ray().items()) + "}"

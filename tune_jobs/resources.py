@@ -82,8 +82,9 @@ def check_fits(spec: ResourcesSpec, nodes: Sequence[NodeCapacity]) -> None:
         have = sum(n.resources.get(key, 0.0) for n in nodes)
         if have + _EPS < amount:
             raise UserError(
-                f"resources: a trial asks for {amount:g} {key} over all its bundles but the "
-                f"whole cluster has {have:g}; no trial could ever start"
+                f"resources: a trial asks for {_amount(key, amount)} over all its bundles but "
+                f"the whole cluster has {_amount(key, have, unit=False)}; no trial could "
+                "ever start"
             )
 
 
@@ -99,15 +100,16 @@ def _check_bundle(bundle: dict[str, float], prefix: str, nodes: Sequence[NodeCap
             what = f"{prefix}.{_spec_key(key)}"
             if have == 0:
                 raise UserError(
-                    f"{what}: a trial asks for {amount:g} {key} but no node has {key}; "
+                    f"{what}: a trial asks for {_amount(key, amount)} but no node has {key}; "
                     f"nodes: {'; '.join(n.describe() for n in nodes)} (the sweep would wait "
                     "forever)"
                 )
             raise UserError(
-                f"{what}: a trial asks for {amount:g} {key} but the largest node has "
-                f"{have:g}: {largest.describe()} (the sweep would wait forever)"
+                f"{what}: a trial asks for {_amount(key, amount)} but the largest node has "
+                f"{_amount(key, have, unit=False)}: {largest.describe()} (the sweep would wait "
+                "forever)"
             )
-    wanted = ", ".join(f"{k} {v:g}" for k, v in bundle.items())
+    wanted = ", ".join(f"{k} {v:g}" if k != "memory" else _amount(k, v) for k, v in bundle.items())
     raise UserError(
         f"{prefix}: no single node has {wanted} together; nodes: "
         f"{'; '.join(n.describe() for n in nodes)} (the sweep would wait forever)"
@@ -145,7 +147,15 @@ def _prefix(index: int) -> str:
 
 
 def _spec_key(key: str) -> str:
-    return {"CPU": "cpu", "GPU": "gpu"}.get(key, f"custom.{key}")
+    return {"CPU": "cpu", "GPU": "gpu", "memory": "memory"}.get(key, f"custom.{key}")
+
+
+def _amount(key: str, value: float, unit: bool = True) -> str:
+    """``4 GPU`` (``4`` without ``unit``); memory, bytes in Ray, as ``512 MiB of memory``
+    (``512 MiB``)."""
+    if key == "memory":
+        return f"{value / 2**20:.0f} MiB" + (" of memory" if unit else "")
+    return f"{value:g} {key}" if unit else f"{value:g}"
 
 
 def _internal(key: str) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tune_jobs.errors import SpecError
+from tune_jobs.memory_limit import run_with_memory_limit
 from tune_jobs.spec.schema import CommandSpec
 from tune_jobs.trial_meta import effective_config
 
@@ -50,7 +51,8 @@ def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
 
 def _with_meta_stripped(fn: TrainFn) -> TrainFn:
     def trial(config: dict[str, Any]) -> Any:
-        return fn(effective_config(config)[0])
+        # Under the trial's resources.memory limit, set and lifted per trial.
+        return run_with_memory_limit(fn, effective_config(config)[0])
 
     # Only the name: Tune names trials after it. (functools.wraps would also copy
     # __module__/__qualname__ and make the pickler ship the unwrapped function.)

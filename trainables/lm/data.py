@@ -8,6 +8,12 @@ under the system temp directory).
 
 ``get_batch`` draws start positions from a ``torch.Generator`` only, so saving and
 restoring the generator's state reproduces the same batches.
+
+``open_training_data(source, context, vocab_size)`` is what a trial opens: besides what
+``open_data`` checks (missing files, truncated token files, every token id below the
+tokenizer's vocabulary, meta.json agreeing with tokenizer.json) it fails before any
+model is built if a split is too short for one window of ``context + 1`` tokens or the
+model's vocabulary cannot hold the tokenizer's. Every error is one line naming the file.
 """
 
 from __future__ import annotations
@@ -41,9 +47,9 @@ from trainables.lm.tokenizer import (
     train_bpe,
 )
 
-__all__ = ["TokenData", "builtin_data", "open_data"]
+__all__ = ["TokenData", "builtin_data", "check_data", "open_data", "open_training_data"]
 
-_CHECK_TOKENS = 1 << 20  # ids checked against the vocabulary when opening a split
+_SCAN_CHUNK = 1 << 24  # token ids per step of the vocabulary scan (32 MiB of uint16)
 
 
 class TokenData:
@@ -56,29 +62,39 @@ class TokenData:
         tokenizer: Tokenizer,
         meta: dict[str, Any],
         source: str,
+        files: dict[str, str] | None = None,
     ) -> None:
-        """Wrap 1-D uint16 id arrays (or memmaps); ``source`` names them in errors."""
+        """Wrap 1-D uint16 id arrays (or memmaps); ``source`` names them in errors, and
+        ``files`` (``train``, ``val``, ``meta``, ``tokenizer``: paths) their files."""
         self.splits = {"train": train, "val": val}
         self.tokenizer = tokenizer
         self.meta = meta
         self.source = source
+        self.files = files or {}
+        meta_file = self.files.get("meta", f"{source} meta")
+        tokenizer_file = self.files.get("tokenizer", f"{source} tokenizer")
         if int(meta["vocab_size"]) != tokenizer.vocab_size:
             raise ValueError(
-                f"{source}: vocab mismatch: meta.json says vocab_size {meta['vocab_size']}, "
-                f"the tokenizer has {tokenizer.vocab_size}"
+                f"{meta_file}: vocab mismatch: meta.json says vocab_size {meta['vocab_size']}, "
+                f"the tokenizer ({tokenizer_file}) has {tokenizer.vocab_size}"
             )
         if int(meta["eot_id"]) != tokenizer.eot_id:
             raise ValueError(
-                f"{source}: meta.json says eot_id {meta['eot_id']}, the tokenizer "
-                f"has {tokenizer.eot_id}"
+                f"{meta_file}: meta.json says eot_id {meta['eot_id']}, the tokenizer "
+                f"({tokenizer_file}) has {tokenizer.eot_id}"
             )
         for name, ids in self.splits.items():
-            head = np.asarray(ids[:_CHECK_TOKENS])
-            if head.size and int(head.max()) >= self.vocab_size:
+            top = _max_id(ids)
+            if top is not None and top >= self.vocab_size:
                 raise ValueError(
-                    f"{source}: vocab mismatch: {name} holds token id {int(head.max())} "
-                    f">= vocab_size {self.vocab_size}"
+                    f"{self.describe(name)}: vocab mismatch: {name} holds token id {top} "
+                    f">= vocab_size {self.vocab_size} of {tokenizer_file} (token files and "
+                    "tokenizer from different preparations?)"
                 )
+
+    def describe(self, split: str) -> str:
+        """The file holding ``split`` (or the source's name when it is in memory)."""
+        return self.files.get(split, f"{self.source} ({split})")
 
     @classmethod
     def open(cls, path: str | Path) -> TokenData:
@@ -110,7 +126,9 @@ class TokenData:
             arrays[split] = (
                 np.memmap(file, dtype="<u2", mode="r") if size else np.zeros(0, dtype="<u2")
             )
-        return cls(arrays["train"], arrays["val"], load_tokenizer(path), meta, str(path))
+        files = {split: str(path / name) for split, name in SPLIT_FILES.items()}
+        files.update(meta=str(path / META_FILE), tokenizer=str(path / TOKENIZER_FILE))
+        return cls(arrays["train"], arrays["val"], load_tokenizer(path), meta, str(path), files)
 
     @property
     def vocab_size(self) -> int:
@@ -149,11 +167,40 @@ class TokenData:
         window = torch.from_numpy(np.array(ids[index], dtype=np.int64))
         return window[:, :-1].contiguous(), window[:, 1:].contiguous()
 
+    def check_for_training(self, context: int, vocab_size: int = 0) -> None:
+        """Raise a one-line ``ValueError`` naming the file unless a model with ``context``
+        and ``vocab_size`` (0: the data's) can train and evaluate on this data."""
+        if vocab_size and vocab_size < self.vocab_size:
+            tokenizer_file = self.files.get("tokenizer", self.source)
+            raise ValueError(
+                f"{tokenizer_file}: vocab mismatch: the tokenizer has {self.vocab_size} tokens "
+                f"but the model's vocab_size is {vocab_size}; set vocab_size to 0 (the "
+                f"data's) or at least {self.vocab_size}"
+            )
+        for split, ids in self.splits.items():
+            if len(ids) < context + 1:
+                problem = "is empty" if not len(ids) else f"has only {len(ids)} tokens"
+                raise ValueError(
+                    f"{self.describe(split)}: the {split} split {problem}, fewer than "
+                    f"context + 1 = {context + 1}; prepare more text (for val: a larger "
+                    "--val-fraction or --val-input) or use a smaller context"
+                )
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={len(v):,}" for k, v in self.splits.items())
         return (
             f"TokenData({self.source!r}, {self.tokenizer.kind}, vocab={self.vocab_size}, {counts})"
         )
+
+
+def _max_id(ids: np.ndarray) -> int | None:
+    """The largest id in ``ids`` (``None`` if empty), read in chunks: a memmap is scanned
+    once, never loaded whole."""
+    top = None
+    for start in range(0, len(ids), _SCAN_CHUNK):
+        chunk_max = int(np.asarray(ids[start : start + _SCAN_CHUNK]).max())
+        top = chunk_max if top is None else max(top, chunk_max)
+    return top
 
 
 def _read_meta(file: Path) -> dict[str, Any]:
@@ -226,6 +273,20 @@ def builtin_data(
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return TokenData.open(target)
+
+
+def open_training_data(source: str, context: int, vocab_size: int = 0) -> TokenData:
+    """``open_data(source)``, checked for a model with ``context`` and ``vocab_size``
+    (0: the data's) before anything is built: one-line ``ValueError`` naming the file."""
+    data = open_data(source)
+    data.check_for_training(context, vocab_size)
+    return data
+
+
+def check_data(source: str, context: int, vocab_size: int = 0) -> None:
+    """Check the data a config names without keeping it (``open_training_data``'s
+    checks): for ``tune-jobs validate`` and other checks before a sweep."""
+    open_training_data(source, context, vocab_size)
 
 
 def open_data(source: str) -> TokenData:

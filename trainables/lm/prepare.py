@@ -249,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         n_train, val_docs = n_docs - n_val, docs  # val continues after the train stories
     if n_train == 0:
         return _fail("no stories in the input")
+    if args.val_input and n_val == 0:
+        return _fail(f"no stories in the --val-input file(s): {', '.join(args.val_input)}")
     if n_val == 0 and args.val_fraction > 0 and not args.val_input:
         return _fail(f"only {n_docs} story: give --val-input FILE or --val-fraction 0")
 

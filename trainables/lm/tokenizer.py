@@ -213,5 +213,13 @@ def load_tokenizer(directory: str | Path) -> Tokenizer:
     if isinstance(meta, dict) and meta.get("kind") == "byte":
         return ByteTokenizer()
     if isinstance(meta, dict) and isinstance(meta.get("model"), dict):
-        return BPETokenizer(_import_tokenizers().Tokenizer.from_file(str(path)))
+        try:
+            hf = _import_tokenizers().Tokenizer.from_file(str(path))
+        except Exception as exc:  # tokenizers raises plain Exception on a bad file
+            detail = " ".join(str(exc).split())[:200]
+            raise ValueError(f"{path}: not a valid `tokenizers` BPE file ({detail})") from None
+        try:
+            return BPETokenizer(hf)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     raise ValueError(f"{path}: neither a byte tokenizer nor a `tokenizers` BPE file")

@@ -147,14 +147,14 @@ def _set_cpu_threads() -> int:
 def train(config: dict[str, Any]) -> None:
     """Train one trial; reports ``train_loss``, ``val_loss``, ``tokens_per_s``, ``mfu``,
     ``gpu_mem_gb``, ``gpu_util_pct``, MoE routing statistics..."""
-    from trainables.lm.data import open_data
+    from trainables.lm.data import open_training_data
 
     cfg = build_config(LMConfig, config, PRESETS)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    data = open_data(cfg.data)
+    data = open_training_data(cfg.data, cfg.context, cfg.vocab_size)
     torch.manual_seed(cfg.seed)
     model = GPT(cfg.shape(data.vocab_size)).to(device)
     if device.type == "cpu":

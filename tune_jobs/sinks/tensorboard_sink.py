@@ -148,7 +148,10 @@ class TensorBoardSink(Callback):
             return
 
         def job() -> None:
-            writer = self._writers.get(tid)
+            # Dropped, not kept closed: a finished trial's writer would otherwise stay
+            # in memory for the rest of the sweep (~50 KiB each); a restored trial that
+            # reports again opens a new event file in the same directory.
+            writer = self._writers.pop(tid, None)
             if writer is not None:
                 writer.close()
             self._upload(force=True)

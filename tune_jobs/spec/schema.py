@@ -36,6 +36,7 @@ __all__ = [
     "StopSpec",
     "SweepSpec",
     "VariantsSpec",
+    "parse_memory",
 ]
 
 #: The derived objective "seconds of training until ``stop.target`` was reached".
@@ -72,6 +73,36 @@ class CommandSpec:
                 raise FieldError("metrics_regex", "needs named groups like (?P<val_loss>...)")
         if self.terminate_grace_s < 0:
             raise FieldError("terminate_grace_s", f"must be >= 0; got {self.terminate_grace_s}")
+
+
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B)\s*\Z", re.IGNORECASE)
+_MEMORY_UNITS = {
+    "KIB": 1 << 10,
+    "MIB": 1 << 20,
+    "GIB": 1 << 30,
+    "TIB": 1 << 40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+}
+_MIN_MEMORY = 1 << 20
+
+
+def parse_memory(text: str) -> int:
+    """Bytes of a memory amount like ``4GiB``, ``512MiB`` or ``1.5GB`` (``FieldError``
+    on ``memory`` otherwise; at least 1 MiB)."""
+    match = _MEMORY_RE.match(text)
+    if match is None:
+        raise FieldError(
+            "memory",
+            f"expected an amount with a unit, e.g. 4GiB or 512MiB (KiB, MiB, GiB, TiB, KB, "
+            f"MB, GB, TB); got {text!r}",
+        )
+    amount = int(float(match.group(1)) * _MEMORY_UNITS[match.group(2).upper()])
+    if amount < _MIN_MEMORY:
+        raise FieldError("memory", f"must be at least 1MiB; got {text!r}")
+    return amount
 
 
 def _check_amounts(cpu: float, gpu: float, custom: dict[str, float]) -> None:
@@ -126,6 +157,10 @@ class ResourcesSpec:
     above 1 must be whole, and all of them are on one node, visible to the trial."""
     custom: dict[str, float] = field(default_factory=dict)
     """Custom Ray resources per trial, e.g. ``{accelerator_type:A100: 0.01}``."""
+    memory: str | None = None
+    """Host memory per trial, e.g. ``4GiB`` or ``512MiB``: reserved in Ray's scheduling and
+    enforced on the trial's process (beyond it the trial fails with an out-of-memory
+    error, the sweep goes on; docs/resources.md)."""
     bundles: list[BundleSpec] = field(default_factory=list)
     """Extra placement-group bundles reserved with the trial, for workers it starts itself
     (Ray tasks/actors, Ray Train): e.g. ``[{gpu: 1}, {gpu: 1}]``."""
@@ -137,6 +172,10 @@ class ResourcesSpec:
 
     def __post_init__(self) -> None:
         _check_amounts(self.cpu, self.gpu, self.custom)
+        if "memory" in self.custom:
+            raise FieldError("custom.memory", "use the memory: key (e.g. memory: 4GiB)")
+        if self.memory is not None:
+            parse_memory(self.memory)  # FieldError naming resources.memory
         if self.strategy != "PACK" and not self.bundles:
             raise FieldError(
                 "strategy",
@@ -144,13 +183,22 @@ class ResourcesSpec:
                 "(one bundle is always on one node)",
             )
 
+    @property
+    def memory_bytes(self) -> int | None:
+        """``memory`` in bytes (``None``: no memory request, no limit)."""
+        return None if self.memory is None else parse_memory(self.memory)
+
+    def _memory(self) -> dict[str, float]:
+        return {} if self.memory is None else {"memory": float(parse_memory(self.memory))}
+
     def as_ray(self) -> dict[str, float]:
-        """The trial's own request (bundle 0) as the dict ``tune.with_resources`` takes."""
-        return {"cpu": self.cpu, "gpu": self.gpu, **self.custom}
+        """The trial's own request (bundle 0) as the dict ``tune.with_resources`` takes
+        (``memory`` in bytes, as Ray counts it, only when set)."""
+        return {"cpu": self.cpu, "gpu": self.gpu, **self.custom, **self._memory()}
 
     def as_ray_bundles(self) -> list[dict[str, float]]:
-        """Every bundle with Ray's ``CPU``/``GPU`` keys: the trial's own first."""
-        own = {"CPU": self.cpu, "GPU": self.gpu, **self.custom}
+        """Every bundle with Ray's ``CPU``/``GPU``/``memory`` keys: the trial's own first."""
+        own = {"CPU": self.cpu, "GPU": self.gpu, **self.custom, **self._memory()}
         return [{k: float(v) for k, v in own.items() if v}] + [b.as_ray() for b in self.bundles]
 
     @property
