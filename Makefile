@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/tune-jobs run tune_jobs/specs/demo.yaml
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25 tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

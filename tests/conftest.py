@@ -10,6 +10,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Shared fixtures defined in modules of their own (``s3_server``: a moto S3 server).
+pytest_plugins = ["tests.fixtures.s3"]
+
 
 @pytest.fixture(scope="session")
 def ray_local() -> Iterator[None]:

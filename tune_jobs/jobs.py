@@ -7,6 +7,12 @@ and ``trainables`` are the ones imported on the cluster. Inside the job the supe
 ``RAY_ADDRESS``; ``tune-jobs run`` joins that cluster and never starts a second Ray.
 
 The auth token travels as an ``Authorization: Bearer`` header (``resolve_token``).
+
+Results on URI storage (``s3://...``): the job's driver needs the storage credentials.
+They come from the submitting environment, never from the spec: when the job's RUN_DIR
+is a URI, the ``STORAGE_ENV_VARS`` set here are forwarded into the job's
+``runtime_env.env_vars`` (``storage_env``). Nodes with an instance role or a profile
+need none of them.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_EXCLUDES",
+    "STORAGE_ENV_VARS",
     "SubmitRequest",
     "connect",
     "exit_code",
     "follow",
     "resolve_token",
     "stop_job",
+    "storage_env",
     "submit",
 ]
 
@@ -56,6 +64,24 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
     "*.pt",
 )
 """Never uploaded with a job: results, virtualenvs, VCS, data, caches, checkpoints."""
+
+STORAGE_ENV_VARS: tuple[str, ...] = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_EC2_METADATA_DISABLED",
+)
+"""Forwarded from the submitting environment to a job whose RUN_DIR is a URI."""
+
+
+def storage_env(storage: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``STORAGE_ENV_VARS`` set in ``environ``, if ``storage`` is a URI (else none)."""
+    if "://" not in storage:
+        return {}
+    return {name: environ[name] for name in STORAGE_ENV_VARS if environ.get(name)}
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,8 @@ class SubmitRequest:
     """gitignore-style patterns left out of the upload."""
     resume_run_dir: str | None = None
     """When set, the job resumes this RUN_DIR instead of starting ``spec``."""
+    environ: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
+    """Where storage credentials are forwarded from (``storage_env``); None: ``os.environ``."""
 
     def __post_init__(self) -> None:
         if not self.spec and not self.resume_run_dir:
@@ -118,9 +146,31 @@ class SubmitRequest:
             args += ["--format", self.fmt]
         return shlex.join(args)
 
+    def run_storage(self) -> str:
+        """Where the job's results go: the RUN_DIR to resume, ``--storage``, or the
+        spec's ``storage:`` (the spec is read for that only)."""
+        if self.resume_run_dir:
+            return self.resume_run_dir
+        if self.storage:
+            return self.storage
+        from tune_jobs.spec import load_spec
+
+        spec = load_spec(self.spec, list(self.overrides), smoke=self.smoke, fmt=self.fmt)
+        return spec.storage
+
+    def forwarded_env(self) -> dict[str, str]:
+        """Storage credentials the job gets from the submitting environment."""
+        environ = os.environ if self.environ is None else self.environ
+        return storage_env(self.run_storage(), environ)
+
     def runtime_env(self) -> dict:
-        """The job's ``runtime_env``: the working directory, with excludes."""
-        return {"working_dir": str(self.working_dir), "excludes": list(self.excludes)}
+        """The job's ``runtime_env``: the working directory, with excludes, and for URI
+        storage the ``STORAGE_ENV_VARS`` set where the job is submitted."""
+        env: dict = {"working_dir": str(self.working_dir), "excludes": list(self.excludes)}
+        forwarded = self.forwarded_env()
+        if forwarded:
+            env["env_vars"] = forwarded
+        return env
 
 
 def resolve_token(token_file: str | None, environ: Mapping[str, str]) -> str | None:
@@ -161,11 +211,15 @@ def submit(client: JobSubmissionClient, request: SubmitRequest, address: str) ->
     """Submit ``request``; returns the job id."""
     what = request.resume_run_dir or request.name or Path(request.spec).stem
     job_id = f"tune-jobs-{_slug(posixpath.basename(what))}-{uuid.uuid4().hex[:8]}"
+    runtime_env = request.runtime_env()
+    if runtime_env.get("env_vars"):  # names only, never values
+        names = ", ".join(sorted(runtime_env["env_vars"]))
+        print(f"tune-jobs: forwarding {names} to the job (storage is a URI)", file=sys.stderr)
     with _user_errors(address):
         return client.submit_job(
             entrypoint=request.entrypoint(),
             submission_id=job_id,
-            runtime_env=request.runtime_env(),
+            runtime_env=runtime_env,
             entrypoint_num_cpus=0,
             metadata={"tune_jobs": "1", "spec": request.spec or "", "resume": what},
         )

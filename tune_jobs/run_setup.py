@@ -1,11 +1,26 @@
-"""Before a sweep starts: its run directory, and Ray Tune's process-wide settings."""
+"""Before a sweep starts: its run directory, Ray Tune's process-wide settings, and the
+repair of restored trials whose recorded checkpoint is gone (``CheckpointRepair``).
+
+Why a restored trial can name a deleted checkpoint: with ``checkpoints_to_keep: K``,
+Ray's per-trial ``_CheckpointManager.register_checkpoint`` deletes the oldest checkpoint
+the moment the K-th newer one is registered, while the experiment snapshot that names it
+is replaced only later (Tune forces a new snapshot after K checkpoints, but at the end of
+that controller step, and uploads it to storage in a background thread). A driver killed
+in between (``ray job stop``, SIGKILL) leaves a newest snapshot whose trial checkpoint no
+longer exists; ``Tuner.restore`` would then fail that trial ("Could not recover from
+checkpoint as it does not exist on storage anymore").
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
+from ray.tune import Callback
 
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
@@ -13,7 +28,7 @@ from tune_jobs.spec.loader import spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.storage import RunStorage
 
-__all__ = ["configure_tune", "prepare_run_dir"]
+__all__ = ["CheckpointRepair", "configure_tune", "prepare_run_dir", "repair_missing_checkpoints"]
 
 
 def prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str, where: str) -> None:
@@ -50,3 +65,91 @@ def configure_tune() -> None:
     # loggers Tune's own ResultGrid has no per-trial metrics (ours are in Parquet).
     logging.getLogger("ray.tune.search.variant_generator").setLevel(logging.ERROR)
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+
+
+class CheckpointRepair(Callback):
+    """Tune callback: before a restored sweep starts any trial, repair trials whose
+    recorded checkpoint no longer exists (``repair_missing_checkpoints``).
+
+    Runs once, at the first controller step (after ``Tuner.restore`` re-queued the
+    trials, before any trial actor starts). Pickled into ``tuner.pkl`` like every
+    callback, so it comes back with ``Tuner.restore``; a new sweep has no checkpoints
+    yet and costs nothing.
+    """
+
+    def __init__(self) -> None:
+        self._checked = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._checked = False
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        for line in repair_missing_checkpoints(trials):
+            print(f"tune-jobs: {line}", file=sys.stderr)
+
+
+def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
+    """Point each pending trial whose latest checkpoint is gone at its newest remaining
+    recorded checkpoint, or, with none left, restart it from scratch (same trial id).
+
+    Returns one line per repaired trial. Exactly-once still holds: results up to any
+    checkpoint the snapshot recorded are on disk (the sink flushes before each
+    snapshot), and a restored or restarted trial re-reports the later iterations under
+    a new ``attempt`` that supersedes the old rows (``analysis.load.clean_view``).
+
+    Uses Tune's trial bookkeeping: ``Trial.run_metadata.checkpoint_manager`` and
+    ``ray.train._internal.checkpoint_manager._CheckpointManager`` (private; pinned by
+    tests/tune_jobs/test_resume.py for the installed Ray).
+    """
+    from ray.train._internal.checkpoint_manager import _CheckpointManager
+    from ray.tune.experiment import Trial
+
+    lines: list[str] = []
+    for trial in trials:
+        if trial.status not in (Trial.PENDING, Trial.PAUSED):
+            continue
+        manager = trial.run_metadata.checkpoint_manager
+        latest = manager.latest_checkpoint_result if manager is not None else None
+        if latest is None or _checkpoint_exists(latest.checkpoint):
+            continue
+        kept = [
+            result
+            for result in manager.best_checkpoint_results
+            if result is not latest and _checkpoint_exists(result.checkpoint)
+        ]
+        kept.sort(key=lambda result: result.metrics.get("training_iteration", 0))
+        fresh = _CheckpointManager(manager.checkpoint_config)
+        for result in kept:  # fewer than num_to_keep: registering deletes nothing
+            fresh.register_checkpoint(result)
+        trial.run_metadata.checkpoint_manager = fresh
+        trial.run_metadata.invalidate_cache()
+        trial.invalidate_json_state()
+        gone = latest.checkpoint.path
+        if kept:
+            lines.append(
+                f"trial {trial.trial_id}: its checkpoint {gone} is gone; resuming from "
+                f"{kept[-1].checkpoint.path} instead"
+            )
+        else:
+            lines.append(
+                f"trial {trial.trial_id}: its checkpoint {gone} is gone and no older one "
+                "is left; restarting it from the beginning"
+            )
+    return lines
+
+
+def _checkpoint_exists(checkpoint: Any) -> bool:
+    """Whether a Tune ``Checkpoint``'s directory exists on its filesystem."""
+    import pyarrow.fs as pafs
+
+    try:
+        info = checkpoint.filesystem.get_file_info(checkpoint.path)
+    except OSError:
+        return True  # storage unreachable: let Tune report it as usual
+    return info.type != pafs.FileType.NotFound

@@ -22,12 +22,12 @@ from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan, make_plan, repeat_base
 from tune_jobs.resources import check_cluster_fits
-from tune_jobs.run_setup import configure_tune, prepare_run_dir
+from tune_jobs.run_setup import CheckpointRepair, configure_tune, prepare_run_dir
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.storage import RunStorage, join_storage, split_storage
+from tune_jobs.storage import RunStorage, join_storage, split_storage, storage_failure
 from tune_jobs.strategy import build_strategy
 from tune_jobs.trainable_ref import resolve_trainable
 
@@ -305,7 +305,14 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
         repeats=spec.repeats.n,
         sweep_state=strategy.tracker,
     )
-    callbacks = [strategy.callback, sink, TensorBoardSink(spec.storage, spec.name, spec.metric)]
+    callbacks = [
+        strategy.callback,
+        sink,
+        TensorBoardSink(spec.storage, spec.name, spec.metric),
+        # Comes back with Tuner.restore: repairs trials whose checkpoint was pruned
+        # after the snapshot that names it (see tune_jobs.run_setup).
+        CheckpointRepair(),
+    ]
     fs, base = split_storage(spec.storage)
     name = spec.name
     if stage > 1:  # its own Tune experiment: RUN_DIR/stages/stage<k>
@@ -342,14 +349,13 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
 
 
 def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
-    from ray.tune.error import TuneError
-
     try:
         tuner.fit()
-    except TuneError as err:
+    except Exception as err:
         # Tune wraps errors raised in the driver loop (e.g. our PBT checkpoint check):
-        # surface a user error as its one line, results written so far stay.
-        user = _user_error_in(err)
+        # surface a user error as its one line, results written so far stay; so is a
+        # storage that fails mid-run (an OSError writing results or Tune's state).
+        user = _user_error_in(err) or storage_failure(err, spec.storage, _run_dir(spec, run))
         if user is None:
             raise
         raise user from None

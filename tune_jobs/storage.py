@@ -25,7 +25,14 @@ import pyarrow.parquet as pq
 
 from tune_jobs.errors import UserError
 
-__all__ = ["CREDENTIAL_PARAMS", "RunStorage", "check_storage_uri", "join_storage", "split_storage"]
+__all__ = [
+    "CREDENTIAL_PARAMS",
+    "RunStorage",
+    "check_storage_uri",
+    "join_storage",
+    "split_storage",
+    "storage_failure",
+]
 
 #: URI query parameters that would put a secret into spec.yaml and Tune's state files.
 CREDENTIAL_PARAMS = frozenset(
@@ -44,6 +51,29 @@ def check_storage_uri(storage: str) -> None:
             "them in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), see "
             "docs/storage.md"
         )
+
+
+def storage_failure(err: BaseException, storage: str, run_dir: str) -> UserError | None:
+    """The one-line ``UserError`` for a storage that failed mid-run, or ``None``.
+
+    ``err`` is what ended the sweep; it is a storage failure when an ``OSError`` (what
+    pyarrow's filesystems raise: unreachable endpoint, refused write, full disk) is in
+    its cause/context chain. Ray's own ``ConnectionError``s are not storage failures.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OSError) and not isinstance(current, ConnectionError):
+            detail = " ".join(str(current).split())
+            detail = detail if len(detail) <= 300 else detail[:297] + "..."
+            return UserError(
+                f"{storage}: storage failed during the sweep ({detail}); results written "
+                f"before the failure are intact; once the storage is back, continue with: "
+                f"tune-jobs resume {run_dir}"
+            )
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def split_storage(storage: str) -> tuple[pafs.FileSystem, str]:

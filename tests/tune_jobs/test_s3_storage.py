@@ -1,7 +1,8 @@
 """Results on S3-compatible storage: a real moto S3 server on loopback, started by the test.
 
 Credentials come only from the environment; planted values must never land in the
-bucket or in local staging files.
+bucket or in local staging files. The server fixture (``s3_server``) lives in
+tests/fixtures/s3.py, shared with the cluster tests.
 """
 
 from __future__ import annotations
@@ -12,72 +13,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.s3 import KEY_ID, SECRET, assert_no_secret_in_bucket
+from tests.fixtures.s3 import bucket_keys as _keys
+from tests.fixtures.s3 import storage_uri as _storage
 from tune_jobs.errors import UserError
 from tune_jobs.storage import join_storage, split_storage
 
 REPO = Path(__file__).resolve().parents[2]
-BUCKET = "tune-results"
-KEY_ID = "AKIAPLANTEDKEYID0042"
-SECRET = "planted-secret-7Qx9-do-not-leak"
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1 with an empty bucket; yields ``host:port``.
-
-    Sets the planted credentials in this process's environment (restored afterwards),
-    so in-process readers and CLI subprocesses find them the usual way.
-    """
-    pytest.importorskip("moto.server")
-    from moto.server import ThreadedMotoServer
-
-    saved = {k: os.environ.get(k) for k in _env(KEY_ID, SECRET)}
-    os.environ.update(_env(KEY_ID, SECRET))
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"{host}:{port}"
-    _client(endpoint).create_bucket(Bucket=BUCKET)
-    try:
-        yield endpoint
-    finally:
-        server.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _env(key_id: str, secret: str) -> dict[str, str]:
-    return {
-        "AWS_ACCESS_KEY_ID": key_id,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-def _client(endpoint: str):
-    import boto3
-
-    return boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1")
-
-
-def _storage(endpoint: str, prefix: str) -> str:
-    return f"s3://{BUCKET}/{prefix}?endpoint_override={endpoint}&scheme=http"
-
-
-def _keys(endpoint: str, prefix: str) -> list[str]:
-    pages = (
-        _client(endpoint).get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
-    )
-    return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -187,11 +133,7 @@ def test_sweep_with_results_in_s3(s3_server: str, request: pytest.FixtureRequest
         if path.is_file() and "ray" not in path.relative_to(staging).parts[:1]:
             data = path.read_bytes()
             assert SECRET.encode() not in data and KEY_ID.encode() not in data, path
-    client = _client(s3_server)
-    for key in _keys(s3_server, "runs/"):
-        body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-        assert SECRET.encode() not in body, key
-        assert KEY_ID.encode() not in body, key
+    assert_no_secret_in_bucket(s3_server, "runs/")
 
 
 @pytest.mark.slow
