@@ -97,6 +97,10 @@ class DerivedMetricsCallback(Callback):
         """Annotate ``result`` in place (Tune allows callbacks to)."""
         result.update(self._tracker.observe(trial.trial_id, result))
 
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """A finished trial reports no more: the tracker forgets its recent results."""
+        self._tracker.trial_finished(trial.trial_id)
+
     def get_state(self) -> dict[str, Any]:
         """The tracker's state, saved with each experiment snapshot."""
         return {"tracker": self._tracker.__dict__.copy()}

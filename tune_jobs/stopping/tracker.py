@@ -166,6 +166,14 @@ class ResultTracker:
         return None
 
     # --- queries ------------------------------------------------------------------
+    def trial_finished(self, trial_id: str) -> None:
+        """Drop what only a running trial needs (recent result keys), so the tracker's
+        memory and snapshot size do not grow with every finished trial."""
+        state = self._trials.get(trial_id)
+        if state is not None:
+            state.seen = set()
+            state.derived = {}
+
     def reached(self, trial_id: str) -> bool:
         """Whether the trial has reached the target."""
         state = self._trials.get(trial_id)

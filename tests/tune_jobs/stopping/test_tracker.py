@@ -101,3 +101,15 @@ def test_trial_seconds_follow_the_latest_time_total() -> None:
     tracker.observe("a", _result(2, 1.0, seconds=7.0))
     tracker.observe("b", _result(1, 1.0, seconds=2.0))
     assert tracker.trial_seconds() == {"a": 7.0, "b": 2.0}
+
+
+def test_finished_trial_keeps_its_outcome_but_not_its_recent_results() -> None:
+    tracker = ResultTracker(TrackerRules(target=5.0, target_metric="loss"))
+    for it in range(1, 40):
+        tracker.observe("a", _result(it, 10.0 - it, seconds=float(it)))
+    tracker.trial_finished("a")
+    state = tracker._trials["a"]
+    assert state.seen == set() and state.derived == {}
+    # What the sweep still needs of a finished trial stays: its target crossing.
+    assert tracker.reached("a") and tracker.objective("a") == 5.0
+    tracker.trial_finished("never-seen")  # a trial with no results is not an error
