@@ -9,12 +9,25 @@ that controller step, and uploads it to storage in a background thread). A drive
 in between (``ray job stop``, SIGKILL) leaves a newest snapshot whose trial checkpoint no
 longer exists; ``Tuner.restore`` would then fail that trial ("Could not recover from
 checkpoint as it does not exist on storage anymore").
+
+The same kill can prune an older checkpoint the snapshot still keeps. Ray deletes the
+oldest kept checkpoint when a new one is registered, and deleting a directory that is
+gone raises (``ray.train._internal.storage._delete_fs_path`` checks the path outside
+its ``try``); ``Trial.on_checkpoint`` then skips ``_update_checkpoint_index``, so the
+driver's checkpoint index falls one behind the directories its trial writes. A later
+stop and resume would start the trial's actor at that stale index, and its first new
+checkpoint would overwrite the directory the snapshot pairs with the previous iteration
+(seen: a resumed run's final index 77 with its newest checkpoint in ``checkpoint_000078``).
+``repair_missing_checkpoints`` therefore also drops every gone checkpoint from a trial's
+bookkeeping and moves its checkpoint index past every ``checkpoint_*`` directory that
+exists, so a resumed trial never writes into a directory written before.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -95,41 +108,49 @@ class CheckpointRepair(Callback):
 
 
 def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
-    """Point each pending trial whose latest checkpoint is gone at its newest remaining
-    recorded checkpoint, or, with none left, restart it from scratch (same trial id).
+    """Repair the checkpoint bookkeeping of each pending trial before it restarts.
 
-    Returns one line per repaired trial. Exactly-once still holds: results up to any
-    checkpoint the snapshot recorded are on disk (the sink flushes before each
-    snapshot), and a restored or restarted trial re-reports the later iterations under
-    a new ``attempt`` that supersedes the old rows (``analysis.load.clean_view``).
+    A trial whose latest checkpoint is gone resumes from its newest remaining recorded
+    checkpoint or, with none left, restarts from scratch (same trial id); one line per
+    such trial is returned. Older recorded checkpoints that are gone are dropped quietly
+    (Ray's pruning would fail on them), and the trial's checkpoint index moves past every
+    ``checkpoint_*`` directory on storage (see the module docstring).
 
-    Uses Tune's trial bookkeeping: ``Trial.run_metadata.checkpoint_manager`` and
-    ``ray.train._internal.checkpoint_manager._CheckpointManager`` (private; pinned by
-    tests/tune_jobs/test_resume.py for the installed Ray).
+    Exactly-once still holds: results up to any checkpoint the snapshot recorded are on
+    disk (the sink flushes before each snapshot), and a restored or restarted trial
+    re-reports the later iterations under a new ``attempt`` that supersedes the old rows
+    (``analysis.load.clean_view``).
+
+    Uses Tune's trial bookkeeping: ``Trial.run_metadata.checkpoint_manager``,
+    ``ray.train._internal.checkpoint_manager._CheckpointManager`` and
+    ``Trial.storage.current_checkpoint_index`` (private; pinned by
+    tests/tune_jobs/test_resume.py and test_resume_race.py for the installed Ray).
     """
-    from ray.train._internal.checkpoint_manager import _CheckpointManager
     from ray.tune.experiment import Trial
 
     lines: list[str] = []
     for trial in trials:
         if trial.status not in (Trial.PENDING, Trial.PAUSED):
             continue
+        _skip_written_checkpoint_dirs(trial)
         manager = trial.run_metadata.checkpoint_manager
         latest = manager.latest_checkpoint_result if manager is not None else None
-        if latest is None or _checkpoint_exists(latest.checkpoint):
+        if latest is None:
             continue
+        recorded = [r for r in manager.best_checkpoint_results if r is not latest]
+        # Another entry naming the latest one's directory would delete it when pruned.
         kept = [
-            result
-            for result in manager.best_checkpoint_results
-            if result is not latest and _checkpoint_exists(result.checkpoint)
+            r
+            for r in recorded
+            if r.checkpoint.path != latest.checkpoint.path and _checkpoint_exists(r.checkpoint)
         ]
+        latest_exists = _checkpoint_exists(latest.checkpoint)
+        if latest_exists and len(kept) == len(recorded):
+            continue
         kept.sort(key=lambda result: result.metrics.get("training_iteration", 0))
-        fresh = _CheckpointManager(manager.checkpoint_config)
-        for result in kept:  # fewer than num_to_keep: registering deletes nothing
-            fresh.register_checkpoint(result)
-        trial.run_metadata.checkpoint_manager = fresh
-        trial.run_metadata.invalidate_cache()
-        trial.invalidate_json_state()
+        _replace_checkpoints(trial, [*kept, latest] if latest_exists else kept)
+        if latest_exists:
+            continue
         gone = latest.checkpoint.path
         if kept:
             lines.append(
@@ -142,6 +163,49 @@ def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
                 "is left; restarting it from the beginning"
             )
     return lines
+
+
+def _replace_checkpoints(trial: Any, results: list[Any]) -> None:
+    """Give ``trial`` a checkpoint manager holding ``results`` (oldest first; the last
+    one becomes the latest); refreshes Tune's cached JSON state of the trial."""
+    from ray.train._internal.checkpoint_manager import _CheckpointManager
+
+    manager = trial.run_metadata.checkpoint_manager
+    fresh = _CheckpointManager(manager.checkpoint_config)
+    for result in results:  # no more than num_to_keep: registering deletes nothing
+        fresh.register_checkpoint(result)
+    trial.run_metadata.checkpoint_manager = fresh
+    trial.run_metadata.invalidate_cache()
+    trial.invalidate_json_state()
+
+
+_CHECKPOINT_DIR = re.compile(r"checkpoint_(\d+)")
+
+
+def _skip_written_checkpoint_dirs(trial: Any) -> None:
+    """Move the trial's checkpoint index past every ``checkpoint_<index>`` directory in
+    its trial directory, plus one: the stopped run's actor of this trial may still be
+    persisting its next checkpoint. Its next checkpoint then goes to a new directory."""
+    import pyarrow.fs as pafs
+
+    storage = getattr(trial, "storage", None)
+    if storage is None:
+        return
+    try:
+        infos = storage.storage_filesystem.get_file_info(
+            pafs.FileSelector(storage.trial_fs_path, allow_not_found=True)
+        )
+    except OSError:
+        return  # storage unreachable: Tune reports it when the trial starts
+    indices = [
+        int(match.group(1))
+        for info in infos
+        if info.type == pafs.FileType.Directory
+        and (match := _CHECKPOINT_DIR.fullmatch(info.base_name))
+    ]
+    if indices and max(indices) + 1 > storage.current_checkpoint_index:
+        storage.current_checkpoint_index = max(indices) + 1
+        trial.invalidate_json_state()
 
 
 def _checkpoint_exists(checkpoint: Any) -> bool:

@@ -54,6 +54,24 @@ def tracker_rules(spec: SweepSpec) -> TrackerRules:
     )
 
 
+class _MaxIterationStopper:
+    """Stops a trial once its ``training_iteration`` reaches ``max_iterations``.
+
+    Not Ray's ``MaximumIterationStopper``: that one counts results, and its counts come
+    back with the experiment snapshot on resume, so the iterations a restored trial
+    re-reports after its checkpoint were counted twice and the trial stopped early.
+    """
+
+    def __init__(self, max_iterations: int) -> None:
+        self.max_iterations = max_iterations
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return int(result.get("training_iteration") or 0) >= self.max_iterations
+
+    def stop_all(self) -> bool:
+        return False
+
+
 class _MaxTimeStopper:
     """Stops a trial after ``max_time_s`` seconds of its own training time."""
 
@@ -70,7 +88,7 @@ class _MaxTimeStopper:
 def build_strategy(plan: RunPlan) -> Strategy:
     """Build the searcher, scheduler, stoppers and tracker for ``plan``."""
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.stopper import CombinedStopper, MaximumIterationStopper, TrialPlateauStopper
+    from ray.tune.stopper import CombinedStopper, TrialPlateauStopper
 
     from tune_jobs.search.searchers import ObjectiveSearcher
     from tune_jobs.stopping.hooks import DerivedMetricsCallback, ObjectiveScheduler, SweepStopper
@@ -128,7 +146,7 @@ def build_strategy(plan: RunPlan) -> Strategy:
         )
     ]
     if spec.stop.max_iterations is not None:
-        stoppers.append(MaximumIterationStopper(spec.stop.max_iterations))
+        stoppers.append(_MaxIterationStopper(spec.stop.max_iterations))
     if spec.stop.max_time_s is not None:
         stoppers.append(_MaxTimeStopper(spec.stop.max_time_s))
     plateau = spec.stop.plateau

@@ -194,7 +194,7 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
       where two would make the grid larger than ``smoke.max_trials``;
     - variants, then samples, fill ``smoke.max_trials`` (each counted once per grid
       point; at least one trial runs);
-    - every trial stops after ``smoke.max_iterations`` results and 60 s;
+    - every trial stops at iteration ``smoke.max_iterations`` and after 60 s;
     - at most 2 trials run at once, with no retries beyond one;
     - ``repeats`` keep at most 2 seeds (sharing the trial budget), and later ``stages``
       sample at most the trial budget with the same stop rule.
