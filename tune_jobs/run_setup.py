@@ -41,7 +41,13 @@ from tune_jobs.spec.loader import spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.storage import RunStorage
 
-__all__ = ["CheckpointRepair", "configure_tune", "prepare_run_dir", "repair_missing_checkpoints"]
+__all__ = [
+    "CheckpointRepair",
+    "configure_tune",
+    "prepare_run_dir",
+    "repair_missing_checkpoints",
+    "tuner_state_is_damaged",
+]
 
 
 def prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str, where: str) -> None:
@@ -62,6 +68,23 @@ def prepare_run_dir(run: RunStorage, spec: SweepSpec, source: str, where: str) -
         run.write_bytes(text.encode(), SPEC_FILE)
     except OSError as err:
         raise UserError(f"{spec.storage}: storage is not writable ({err})") from None
+
+
+def tuner_state_is_damaged(run: RunStorage, rel: str) -> bool:
+    """Whether ``RUN_DIR/rel/tuner.pkl`` is empty or cut short.
+
+    Tune rewrites it non-atomically (the driver's staging directory is copied to storage),
+    so a driver killed during that copy can leave it truncated (seen: 0 bytes), and
+    ``Tuner.restore`` then fails with ``EOFError``. Such a file is rebuilt from spec.yaml.
+    """
+    import pickle
+
+    data = run.read_bytes(rel, TUNER_STATE_FILE)
+    try:
+        pickle.loads(data)
+    except (EOFError, pickle.UnpicklingError):
+        return True
+    return False
 
 
 def configure_tune() -> None:

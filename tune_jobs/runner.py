@@ -22,7 +22,12 @@ from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan, make_plan, repeat_base
 from tune_jobs.resources import check_cluster_fits
-from tune_jobs.run_setup import CheckpointRepair, configure_tune, prepare_run_dir
+from tune_jobs.run_setup import (
+    CheckpointRepair,
+    configure_tune,
+    prepare_run_dir,
+    tuner_state_is_damaged,
+)
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
@@ -159,6 +164,10 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
         plan = make_plan(_spec_from_record(spec, records), source)
         tuner = _build_tuner(plan, trainable, run, stage=current["index"])
     else:
+        if tuner_state_is_damaged(run, rel):  # driver killed while Tune rewrote it
+            stage_spec = _spec_from_record(spec, records) if current["index"] > 1 else spec
+            _build_tuner(make_plan(stage_spec, source), trainable, run, current["index"])
+            print(f"tune-jobs: {TUNER_STATE_FILE} was cut short; rebuilt it", file=sys.stderr)
         # With storage_filesystem given, Tune takes a path on that filesystem (no URI).
         tuner = tune.Tuner.restore(
             run.root if rel == "." else run.path(rel),

@@ -69,19 +69,22 @@ def _part_files(run_dir: Path) -> int:
     return len(list(run_dir.glob("metrics/part-*")))
 
 
-def _run_until_killed(argv: list[str], ready: Callable[[], bool], what: str) -> None:
+def _run_until_killed(argv: list[str], ready: Callable[[], bool], what: str, log: Path) -> None:
     """Start the driver, wait for ``ready()``, then SIGKILL it and its Ray processes."""
-    driver = subprocess.Popen(
-        [sys.executable, "-m", "tune_jobs", *argv],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("w") as err:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "tune_jobs", *argv],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     children: list[psutil.Process] = []
     try:
         deadline = time.time() + 180
         while time.time() < deadline and not ready():
-            assert driver.poll() is None, f"the sweep ended before the kill {what}"
+            if driver.poll() is not None:
+                tail = log.read_text(errors="replace")[-4000:]
+                raise AssertionError(f"the sweep ended before the kill {what}:\n{tail}")
             time.sleep(0.01)
         assert ready(), f"never reached: {what}"
         children = psutil.Process(driver.pid).children(recursive=True)
@@ -123,18 +126,30 @@ def test_driver_killed_at_three_points_then_resumed_loses_nothing(tmp_path: Path
     reader.start()
     try:
         # 1. While the first trials run (a couple of results in).
-        _run_until_killed(["run", str(spec)], lambda: _metric_rows(run_dir) >= 2, "in a trial")
+        _run_until_killed(
+            ["run", str(spec)], lambda: _metric_rows(run_dir) >= 2, "in a trial", tmp_path / "1.log"
+        )
         # 2. Right after a flush wrote a new part file.
         parts = _part_files(run_dir)
         _run_until_killed(
-            ["resume", str(run_dir)], lambda: _part_files(run_dir) > parts + 1, "after a flush"
+            ["resume", str(run_dir)],
+            lambda: _part_files(run_dir) > parts + 1,
+            "after a flush",
+            tmp_path / "2.log",
         )
+        # A kill while Tune copies its staging directory to storage can leave tuner.pkl
+        # cut short (seen in CI: 0 bytes); resume rebuilds it from spec.yaml.
+        (run_dir / "tuner.pkl").write_bytes(b"")
         # 3. While a trial writes a checkpoint (the trainable flags that window).
         for old in flags.iterdir():
             old.unlink()
         _run_until_killed(
-            ["resume", str(run_dir)], lambda: any(flags.iterdir()), "during a checkpoint"
+            ["resume", str(run_dir)],
+            lambda: any(flags.iterdir()),
+            "during a checkpoint",
+            tmp_path / "3.log",
         )
+        assert "tuner.pkl was cut short; rebuilt it" in (tmp_path / "3.log").read_text()
         final = subprocess.run(
             [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
             cwd=REPO,
