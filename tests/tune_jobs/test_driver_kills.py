@@ -10,6 +10,7 @@ file (writes are atomic renames).
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -69,9 +70,12 @@ def _part_files(run_dir: Path) -> int:
     return len(list(run_dir.glob("metrics/part-*")))
 
 
-def _run_until_killed(argv: list[str], ready: Callable[[], bool], what: str, log: Path) -> None:
-    """Start the driver, wait for ``ready()``, then SIGKILL it and its Ray processes."""
-    with log.open("w") as err:
+def _run_until_killed(
+    argv: list[str], ready: Callable[[], bool], what: str, log: Path | None = None
+) -> None:
+    """Start the driver, wait for ``ready()``, then SIGKILL it and its Ray processes;
+    the driver's stderr goes to ``log`` (shown if it ends before the kill)."""
+    with open(log or os.devnull, "w") as err:
         driver = subprocess.Popen(
             [sys.executable, "-m", "tune_jobs", *argv],
             cwd=REPO,
@@ -83,7 +87,7 @@ def _run_until_killed(argv: list[str], ready: Callable[[], bool], what: str, log
         deadline = time.time() + 180
         while time.time() < deadline and not ready():
             if driver.poll() is not None:
-                tail = log.read_text(errors="replace")[-4000:]
+                tail = log.read_text(errors="replace")[-4000:] if log else ""
                 raise AssertionError(f"the sweep ended before the kill {what}:\n{tail}")
             time.sleep(0.01)
         assert ready(), f"never reached: {what}"
