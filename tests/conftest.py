@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +66,15 @@ def ray_started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(ray, "init", lambda *a, **k: calls.append("ray.init"))
     monkeypatch.setattr(tune_jobs.runner, "init_ray", lambda *a, **k: calls.append("init_ray"))
     return calls
+
+
+def resume_cli(run_dir: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``tune-jobs resume RUN_DIR`` as a new driver process (output captured)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analysis import load_metrics, load_trials
-from tests.conftest import write_spec
+from tests.conftest import resume_cli, write_spec
 from tests.fixtures.user_trainables import value_at
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,14 +154,7 @@ def test_driver_killed_at_three_points_then_resumed_loses_nothing(tmp_path: Path
             tmp_path / "3.log",
         )
         assert "tuner.pkl was cut short; rebuilt it" in (tmp_path / "3.log").read_text()
-        final = subprocess.run(
-            [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        final = resume_cli(run_dir)
     finally:
         reader.stop()
     assert final.returncode == 0, final.stderr[-3000:]

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from analysis import load_metrics, load_trials
-from tests.conftest import run_spec_in_process, write_spec
+from tests.conftest import resume_cli, run_spec_in_process, write_spec
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -163,14 +163,7 @@ def test_driver_killed_in_stage_2_resumes_stage_2_only(tmp_path: Path) -> None:
     stage2_ids = set(before.loc[before["stage"] == 2, "trial_id"])
     assert len(stage1_before) == 3 and set(stage1_before["status"]) == {"TERMINATED"}
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sweep finished: 5 TERMINATED" in resumed.stdout
 

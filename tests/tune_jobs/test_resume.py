@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from analysis import load_metrics, load_trials
-from tests.conftest import write_spec
+from tests.conftest import resume_cli, write_spec
 from tests.fixtures.user_trainables import value_at
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,14 +80,7 @@ def test_driver_stopped_then_resume_completes_exactly_once(
         assert f"tune-jobs resume {run_dir}" in stdout
         assert set(load_trials(str(run_dir))["status"]) == {"INTERRUPTED"}
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "sweep finished: 2 TERMINATED" in resumed.stdout
 
@@ -188,14 +181,7 @@ def test_resume_repairs_trials_whose_snapshot_checkpoint_was_deleted(tmp_path: P
     assert a_ckpts[0].is_dir() and not a_ckpts[-1].exists()
     assert load_metrics(str(run_dir), clean=False)["training_iteration"].max() < n
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "sweep finished: 2 TERMINATED" in resumed.stdout
     assert f"trial {a}: its checkpoint {a_ckpts[-1]} is gone; resuming from" in resumed.stderr

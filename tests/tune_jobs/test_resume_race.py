@@ -16,17 +16,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from analysis import load_metrics, load_trials
-from tests.conftest import write_spec
+from tests.conftest import resume_cli, write_spec
 from tests.fixtures.user_trainables import value_at
-from tests.tune_jobs.test_driver_kills import REPO, _run_until_killed
+from tests.tune_jobs.test_driver_kills import _run_until_killed
 
 MAX_ITER = 10
 CKPT_EVERY = 3
@@ -168,14 +166,7 @@ def test_killed_past_its_checkpoint_then_resumed_runs_to_max_iterations(
         lambda: hung.exists() and _snapshot_iteration(run_dir) == HANG_AT - 1,
         "with a result past the checkpoint in the snapshot",
     )
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     trials = load_trials(str(run_dir))
