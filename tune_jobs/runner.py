@@ -29,6 +29,7 @@ from tune_jobs.run_setup import (
     tuner_state_is_damaged,
 )
 from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
+from tune_jobs.snapshot import check_snapshot, refuse_silent_restart
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
@@ -168,15 +169,19 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
             stage_spec = _spec_from_record(spec, records) if current["index"] > 1 else spec
             _build_tuner(make_plan(stage_spec, source), trainable, run, current["index"])
             print(f"tune-jobs: {TUNER_STATE_FILE} was cut short; rebuilt it", file=sys.stderr)
+        for line in check_snapshot(run, rel, run_dir):  # older runs: a cut-short state file
+            print(f"tune-jobs: {line}", file=sys.stderr)
         # With storage_filesystem given, Tune takes a path on that filesystem (no URI).
         tuner = tune.Tuner.restore(
             run.root if rel == "." else run.path(rel),
             trainable=tune.with_resources(trainable, spec.resources.request()),
             resume_unfinished=True,
             resume_errored=True,
-            storage_filesystem=None if run.is_local else run.fs,
+            storage_filesystem=run.tune_filesystem,
         )
-    return _finish(spec, source, trainable, run, _fit(tuner, spec, run))
+    with refuse_silent_restart(run_dir):  # Tune would start over with no trials
+        outcome = _fit(tuner, spec, run)
+    return _finish(spec, source, trainable, run, outcome)
 
 
 def _spec_from_record(spec: SweepSpec, records: list[dict[str, Any]]) -> SweepSpec:
@@ -322,7 +327,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
         # after the snapshot that names it (see tune_jobs.run_setup).
         CheckpointRepair(),
     ]
-    fs, base = split_storage(spec.storage)
+    _, base = split_storage(spec.storage)
     name = spec.name
     if stage > 1:  # its own Tune experiment: RUN_DIR/stages/stage<k>
         name = f"stage{stage}"
@@ -343,7 +348,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
             name=name,
             # With storage_filesystem given, Tune takes a path on it, never the URI.
             storage_path=base,
-            storage_filesystem=None if run.is_local else fs,
+            storage_filesystem=run.tune_filesystem,
             stop=strategy.stopper,
             callbacks=callbacks,
             failure_config=tune.FailureConfig(

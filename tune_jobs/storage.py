@@ -131,6 +131,16 @@ class RunStorage:
         """Whether RUN_DIR is on this machine's disk."""
         return isinstance(self.fs, pafs.LocalFileSystem)
 
+    @property
+    def tune_filesystem(self) -> pafs.FileSystem:
+        """The filesystem Tune writes this run's state and checkpoints through: on the
+        local disk one whose writes are all or nothing (``tune_jobs.atomic_fs``)."""
+        if not self.is_local:
+            return self.fs
+        from tune_jobs.atomic_fs import atomic_local_filesystem
+
+        return atomic_local_filesystem()
+
     def path(self, *parts: str) -> str:
         """Path of a file inside RUN_DIR."""
         return posixpath.join(self.root, *parts)
