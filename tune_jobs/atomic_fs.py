@@ -24,9 +24,12 @@ trial restores from it instead of reading it in place (one local copy per restor
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import io
 import os
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -49,9 +52,10 @@ def is_partial_file(name: str) -> bool:
 class _AtomicFile(io.FileIO):
     """Writes ``target`` through a hidden temporary file renamed onto it on ``close``."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, publish: Callable[[str, str], None] = os.replace) -> None:
         directory, name = os.path.split(target)
         self._target = target
+        self._publish = publish
         self._temporary = os.path.join(directory, f".{name}{_PARTIAL_MARK}{uuid.uuid4().hex}")
         self._failed = False
         super().__init__(self._temporary, "wb")
@@ -81,12 +85,59 @@ class _AtomicFile(io.FileIO):
             if self._failed:
                 _remove_quietly(self._temporary)
             else:
-                os.replace(self._temporary, self._target)
+                self._publish(self._temporary, self._target)
 
 
 def _remove_quietly(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+_EXPERIMENT_STATE = "experiment_state-*.json"
+_FOLLOWERS = (
+    "callback-states-*.pkl",
+    "searcher-state-*.pkl",
+    "basic-variant-state-*.json",
+    "search_gen_state-*.json",
+)
+"""Tune's other per-session state files, published after the experiment state."""
+
+
+class _SnapshotOrder:
+    """Publishes one experiment snapshot so the experiment state comes first.
+
+    Each experiment sync (``create_dir`` of the experiment directory starts one) copies
+    ``experiment_state-*.json`` and the searcher's and callbacks' state files, in no
+    fixed order. Restoring a newer searcher with an older trial list leaves it waiting
+    for trials that do not exist (a concurrency limit full of them: the sweep hangs);
+    the other way round it can suggest one configuration again. So a follower file
+    closed before this sync's experiment state is held, and renamed right after it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, list[tuple[str, str]]] = {}
+        self._state_published: set[str] = set()
+
+    def sync_started(self, directory: str) -> None:
+        with self._lock:
+            self._state_published.discard(directory)
+
+    def publish(self, temporary: str, target: str) -> None:
+        directory, name = os.path.split(target)
+        with self._lock:
+            if directory not in self._state_published and _matches(name, _FOLLOWERS):
+                self._held.setdefault(directory, []).append((temporary, target))
+                return
+            os.replace(temporary, target)
+            if fnmatch.fnmatchcase(name, _EXPERIMENT_STATE):
+                self._state_published.add(directory)
+                for held, final in self._held.pop(directory, []):
+                    os.replace(held, final)
+
+
+def _matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 class AtomicLocalHandler(pafs.FileSystemHandler):
@@ -95,6 +146,13 @@ class AtomicLocalHandler(pafs.FileSystemHandler):
 
     def __init__(self) -> None:
         self._local = pafs.LocalFileSystem()
+        self._order = _SnapshotOrder()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}  # a copy (a trial worker's) starts with nothing held
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, AtomicLocalHandler)
@@ -119,6 +177,7 @@ class AtomicLocalHandler(pafs.FileSystemHandler):
 
     def create_dir(self, path: str, recursive: bool) -> None:
         self._local.create_dir(path, recursive=recursive)
+        self._order.sync_started(self._local.normalize_path(path).rstrip("/"))
 
     def delete_dir(self, path: str) -> None:
         self._local.delete_dir(path)
@@ -136,7 +195,10 @@ class AtomicLocalHandler(pafs.FileSystemHandler):
         self._local.move(src, dest)
 
     def copy_file(self, src: str, dest: str) -> None:
-        with self._local.open_input_stream(src) as source, _AtomicFile(dest) as out:
+        with (
+            self._local.open_input_stream(src) as source,
+            _AtomicFile(dest, self._order.publish) as out,
+        ):
             while chunk := source.read(1 << 20):
                 out.write(chunk)
 
@@ -149,7 +211,7 @@ class AtomicLocalHandler(pafs.FileSystemHandler):
     def open_output_stream(self, path: str, metadata: dict[str, str] | None) -> Any:
         import pyarrow as pa
 
-        return pa.PythonFile(_AtomicFile(path), mode="w")
+        return pa.PythonFile(_AtomicFile(path, self._order.publish), mode="w")
 
     def open_append_stream(self, path: str, metadata: dict[str, str] | None) -> Any:
         return self._local.open_append_stream(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from analysis.synthetic import synthesize_run
+from tests.conftest import cli_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,9 @@ def run_smoke(spec: str, storage: Path, *overrides: str) -> str:
     args = [sys.executable, "-m", "tune_jobs", "run", spec, "--smoke", "--storage", str(storage)]
     for override in overrides:
         args += ["--set", override]
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=600, check=False, env=cli_env()
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     runs = [p for p in storage.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs

@@ -87,3 +87,35 @@ def test_tune_writes_local_runs_through_it_and_uri_runs_unchanged(tmp_path: Path
     assert local.tune_filesystem.type_name == "py::local-atomic"
     s3 = RunStorage.open("s3://bucket/run?region=us-east-1")
     assert s3.tune_filesystem is s3.fs
+
+
+def _write(fs: pafs.FileSystem, path: Path, data: bytes) -> None:
+    with fs.open_output_stream(str(path)) as out:
+        out.write(data)
+
+
+def test_a_snapshot_publishes_the_experiment_state_before_the_searchers(tmp_path: Path) -> None:
+    """A searcher state newer than the trial list would wait for trials that do not
+    exist: within one sync, followers closed before the experiment state are held."""
+    fs = atomic_local_filesystem()
+    searcher = tmp_path / "searcher-state-S.pkl"
+    state = tmp_path / "experiment_state-S.json"
+    searcher.write_bytes(b"searcher 1")
+    state.write_bytes(b"state 1")
+
+    fs.create_dir(str(tmp_path))  # Tune starts each experiment sync with this
+    _write(fs, searcher, b"searcher 2")
+    _write(fs, tmp_path / "tuner.pkl", b"tuner")  # not a snapshot file: at once
+    assert searcher.read_bytes() == b"searcher 1"  # held: a kill here keeps sync 1 whole
+    assert (tmp_path / "tuner.pkl").read_bytes() == b"tuner"
+    _write(fs, state, b"state 2")
+    assert (state.read_bytes(), searcher.read_bytes()) == (b"state 2", b"searcher 2")
+    _write(fs, tmp_path / "callback-states-S.pkl", b"callbacks 2")  # after it: at once
+    assert (tmp_path / "callback-states-S.pkl").read_bytes() == b"callbacks 2"
+
+    fs.create_dir(str(tmp_path))  # the next sync holds followers again
+    _write(fs, searcher, b"searcher 3")
+    assert searcher.read_bytes() == b"searcher 2"
+    _write(fs, state, b"state 3")
+    assert searcher.read_bytes() == b"searcher 3"
+    assert not [p.name for p in tmp_path.iterdir() if is_partial_file(p.name)]

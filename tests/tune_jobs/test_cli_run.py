@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from analysis import load_metrics
+from tests.conftest import cli_env
 from tune_jobs.errors import SpecError
 from tune_jobs.spec import load_spec
 from tune_jobs.status import _rate
@@ -29,6 +30,7 @@ def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=300,
         check=False,
+        env=cli_env(),
     )
 
 

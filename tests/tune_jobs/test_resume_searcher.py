@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from analysis import load_metrics, load_trials
-from tests.conftest import write_spec
+from tests.conftest import resume_cli, write_spec
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -76,14 +76,7 @@ def test_killed_hyperopt_sweep_resumes_without_resampling(tmp_path: Path) -> Non
     done_before = before[before["status"] == "TERMINATED"]
     assert len(done_before) >= 2
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    resumed = resume_cli(run_dir)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     trials = load_trials(str(run_dir)).set_index("trial_id")
     # Exactly the planned trials: the reference variant plus the samples, none drawn twice.
