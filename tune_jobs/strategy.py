@@ -6,6 +6,7 @@ stopping rules into the objects ``Tuner`` takes, sharing one ``ResultTracker``.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,10 +86,47 @@ class _MaxTimeStopper:
         return False
 
 
+class _PlateauStopper:
+    """Stops a trial whose ``metric`` has a standard deviation below ``std`` over its
+    last ``num_results`` iterations that report it, from ``training_iteration``
+    ``grace_period`` on.
+
+    Not Ray's ``TrialPlateauStopper``: that one counts results, so a restored trial's
+    re-reported iterations fill its window twice, and it puts results without the metric
+    into the window (a trainable that evaluates every few steps would never plateau).
+    Here a re-reported iteration replaces what the trial reported for it and after it.
+    """
+
+    def __init__(self, metric: str, std: float, num_results: int, grace_period: int) -> None:
+        self.metric = metric
+        self.std = std
+        self.num_results = num_results
+        self.grace_period = grace_period
+        self._windows: dict[str, dict[int, float]] = {}
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        iteration = int(result.get("training_iteration") or 0)
+        window = self._windows.setdefault(trial_id, {})
+        for superseded in [i for i in window if i >= iteration]:  # restored: rewound
+            del window[superseded]
+        value = result.get(self.metric)
+        if value is None:
+            return False
+        window[iteration] = float(value)
+        if len(window) > self.num_results:
+            del window[min(window)]
+        if iteration < self.grace_period or len(window) < self.num_results:
+            return False
+        return statistics.pstdev(window.values()) < self.std
+
+    def stop_all(self) -> bool:
+        return False
+
+
 def build_strategy(plan: RunPlan) -> Strategy:
     """Build the searcher, scheduler, stoppers and tracker for ``plan``."""
     from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.stopper import CombinedStopper, TrialPlateauStopper
+    from ray.tune.stopper import CombinedStopper
 
     from tune_jobs.search.searchers import ObjectiveSearcher
     from tune_jobs.stopping.hooks import DerivedMetricsCallback, ObjectiveScheduler, SweepStopper
@@ -152,12 +190,11 @@ def build_strategy(plan: RunPlan) -> Strategy:
     plateau = spec.stop.plateau
     if plateau is not None:
         stoppers.append(
-            TrialPlateauStopper(
+            _PlateauStopper(
                 metric=plateau.metric or spec.metric,
                 std=plateau.std,
                 num_results=plateau.num_results,
                 grace_period=plateau.grace_period,
-                mode=spec.mode,
             )
         )
     return Strategy(

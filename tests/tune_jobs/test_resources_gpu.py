@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, run_spec_in_process
+from tests.conftest import REPO, cli_env, run_spec_in_process
 from tune_jobs.errors import UserError
 
 pytestmark = pytest.mark.slow
@@ -127,6 +127,7 @@ def test_oversized_request_exits_2_through_the_cli(tmp_path: Path) -> None:
         text=True,
         timeout=300,
         check=False,
+        env=cli_env(),
     )
     assert result.returncode == 2, result.stderr[-2000:]
     # Ray's own "Started a local Ray instance" log line may come first; ours is one line.

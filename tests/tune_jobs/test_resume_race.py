@@ -179,3 +179,27 @@ def test_killed_past_its_checkpoint_then_resumed_runs_to_max_iterations(
     assert clean["score"].tolist() == pytest.approx(
         [value_at(0.0, i) for i in range(1, MAX_ITER + 1)]
     )
+
+
+def test_plateau_counts_iterations_not_results_across_a_restore() -> None:
+    """Iterations 1-3 report 3, 1, 1: not flat. Restored from its iteration-1 checkpoint,
+    the trial re-reports 2 and 3; Ray's TrialPlateauStopper would see 3, 1, 1, 1, 1 and
+    stop on the window 1, 1, 1, although the last three iterations are still 3, 1, 1."""
+    from ray import cloudpickle
+
+    from tune_jobs.strategy import _PlateauStopper
+
+    stopper = _PlateauStopper("loss", std=0.01, num_results=3, grace_period=3)
+    values = {1: 3.0, 2: 1.0, 3: 1.0, 4: 1.0}
+    assert [stopper("t", {"training_iteration": i, "loss": values[i]}) for i in (1, 2, 3)] == [
+        False
+    ] * 3
+    restored = cloudpickle.loads(cloudpickle.dumps(stopper))  # with the snapshot
+    assert not restored("t", {"training_iteration": 2, "loss": 1.0})
+    assert not restored("t", {"training_iteration": 3, "loss": 1.0})
+    assert restored("t", {"training_iteration": 4, "loss": 1.0})  # 1, 1, 1 at last
+    # Results without the metric (evaluated every few steps) are not in the window.
+    sparse = _PlateauStopper("loss", std=0.01, num_results=2, grace_period=1)
+    assert not sparse("u", {"training_iteration": 1, "loss": 2.0})
+    assert not sparse("u", {"training_iteration": 2})
+    assert sparse("u", {"training_iteration": 3, "loss": 2.0})

@@ -210,16 +210,17 @@ class DivergenceSpec:
 
 @dataclass
 class PlateauSpec:
-    """Stop a trial whose metric stopped moving (Ray Tune's ``TrialPlateauStopper``)."""
+    """Stop a trial whose metric stopped moving (like Ray Tune's ``TrialPlateauStopper``,
+    but by ``training_iteration``: re-reported iterations after a restore count once)."""
 
     metric: str | None = None
     """The metric watched (default: the spec's ``metric``)."""
     std: float = 0.01
     """Plateau when the standard deviation of the last ``num_results`` is below this."""
     num_results: int = 4
-    """Window of results the deviation is measured over."""
+    """Window: the last this many iterations that report the metric."""
     grace_period: int = 4
-    """Results before the rule applies."""
+    """The rule applies from this ``training_iteration`` on."""
 
     def __post_init__(self) -> None:
         if self.std < 0:
