@@ -2,9 +2,11 @@
 
 Ray Tune keeps a trial's checkpoints in its trial directory (``trials.parquet``'s
 ``path``; ``RUN_DIR/<trial_id>`` or ``RUN_DIR/stages/stage<k>/<trial_id>``) as
-``checkpoint_<index>/`` directories; the highest index is the latest. The iteration a
-checkpoint was taken at is read from Tune's ``experiment_state-*.json`` next to the trial
-directory when its last result names that checkpoint.
+``checkpoint_<index>/`` directories; the highest index is the latest. The best one is
+the existing checkpoint whose result (the metrics row naming it in ``checkpoint_dir_name``)
+scored best on the metric; keep the best ones from being pruned with the spec's
+``keep_best_checkpoints``. The iteration of the latest checkpoint is read from Tune's
+``experiment_state-*.json`` next to the trial directory when its last result names it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from tune_jobs.nested import set_dotted
 from tune_jobs.storage import RunStorage
 
 __all__ = [
+    "CHECKPOINT_CHOICES",
     "CheckpointRef",
+    "best_checkpoint",
     "best_config",
     "export_ranked",
     "latest_checkpoint",
@@ -35,6 +39,9 @@ __all__ = [
 ]
 
 _CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
+
+#: ``tune-jobs best --checkpoint``: the best-scoring existing checkpoint, or the newest.
+CHECKPOINT_CHOICES = ("best", "latest")
 _META_KEYS = ("__trial_meta__",)
 
 
@@ -112,24 +119,54 @@ def trial_directory(run: RunStorage, row: pd.Series) -> tuple[pafs.FileSystem, s
     return None
 
 
-def latest_checkpoint(run: RunStorage, row: pd.Series) -> CheckpointRef | None:
-    """The trial's newest ``checkpoint_<index>`` directory, or ``None`` if it has none."""
+def _trial_checkpoints(run: RunStorage, row: pd.Series) -> tuple[str, list[CheckpointRef]]:
+    """The trial directory and its ``checkpoint_<index>`` directories, oldest first."""
     found = trial_directory(run, row)
     if found is None:
-        return None
+        return "", []
     fs, trial_path = found
-    best: tuple[int, str] | None = None
-    for info in fs.get_file_info(pafs.FileSelector(trial_path)):
-        match = _CHECKPOINT_DIR.match(info.base_name)
-        if info.type == pafs.FileType.Directory and match:
-            index = int(match.group(1))
-            if best is None or index > best[0]:
-                best = (index, info.path)
-    if best is None:
+    refs = [
+        CheckpointRef(fs, info.path, int(match.group(1)), None)
+        for info in fs.get_file_info(pafs.FileSelector(trial_path))
+        if info.type == pafs.FileType.Directory and (match := _CHECKPOINT_DIR.match(info.base_name))
+    ]
+    return trial_path, sorted(refs, key=lambda ref: ref.index)
+
+
+def latest_checkpoint(run: RunStorage, row: pd.Series) -> CheckpointRef | None:
+    """The trial's newest ``checkpoint_<index>`` directory, or ``None`` if it has none."""
+    trial_path, refs = _trial_checkpoints(run, row)
+    if not refs:
         return None
-    name = posixpath.basename(best[1])
-    iteration = _checkpoint_iteration(fs, trial_path, str(row["trial_id"]), name)
-    return CheckpointRef(fs, best[1], best[0], iteration)
+    newest = refs[-1]
+    iteration = _checkpoint_iteration(newest.fs, trial_path, str(row["trial_id"]), newest.name)
+    return CheckpointRef(newest.fs, newest.path, newest.index, iteration)
+
+
+def best_checkpoint(
+    run: RunStorage, row: pd.Series, metrics: pd.DataFrame, metric: str, mode: str
+) -> CheckpointRef | None:
+    """The trial's existing checkpoint whose result scored best on ``metric`` (ties: the
+    newer one), from the clean ``metrics`` view; ``None`` when no existing checkpoint's
+    result reports ``metric`` (runs written before rows named their checkpoint)."""
+    _, refs = _trial_checkpoints(run, row)
+    by_name = {ref.name: ref for ref in refs}
+    if not by_name or "checkpoint_dir_name" not in metrics.columns or metric not in metrics:
+        return None
+    rows = metrics[
+        (metrics["trial_id"] == row["trial_id"]) & metrics["checkpoint_dir_name"].isin(by_name)
+    ]
+    rows = rows[pd.to_numeric(rows[metric], errors="coerce").map(_finite)]
+    if rows.empty:
+        return None
+    ordered = rows.sort_values([metric, "training_iteration"], ascending=[mode == "min", False])
+    chosen = ordered.iloc[0]
+    ref = by_name[str(chosen["checkpoint_dir_name"])]
+    return CheckpointRef(ref.fs, ref.path, ref.index, _plain(chosen["training_iteration"]))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, float | int) and math.isfinite(value)
 
 
 def _checkpoint_iteration(
@@ -171,22 +208,33 @@ def export_ranked(
     mode: str,
     spec: dict[str, Any],
     param_columns: list[str] | None = None,
+    checkpoint: str = "best",
 ) -> list[dict[str, Any]]:
     """Write each row of ``ranked`` (best first) with its checkpoint; returns the metadata.
 
     One row: ``out_dir/best.yaml``, ``best.json``, ``metadata.json`` and ``checkpoint/``
-    (the trial's latest checkpoint's files). Several rows: the same in
-    ``out_dir/rank01_<trial_id>/`` ..., plus ``out_dir/top.json`` listing them all.
+    (the files of the trial's best-scoring existing checkpoint, or with
+    ``checkpoint="latest"`` or no score recorded its newest one). Several rows: the same
+    in ``out_dir/rank01_<trial_id>/`` ..., plus ``out_dir/top.json`` listing them all.
     """
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise ValueError(f"checkpoint must be one of {CHECKPOINT_CHOICES}; got {checkpoint!r}")
     run = RunStorage.open(run_dir)
+    metrics = pd.DataFrame()
+    if checkpoint == "best":
+        from analysis.load import load_metrics
+
+        metrics = load_metrics(run_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     several = len(ranked) > 1
     written: list[dict[str, Any]] = []
     for rank, (_, row) in enumerate(ranked.iterrows(), start=1):
         target = out / f"rank{rank:02d}_{row['trial_id']}" if several else out
+        chosen = best_checkpoint(run, row, metrics, metric, mode) if checkpoint == "best" else None
+        choice = ("best", chosen) if chosen is not None else ("latest", latest_checkpoint(run, row))
         written.append(
-            _export_one(run, run_dir, row, rank, target, metric, mode, spec, param_columns)
+            _export_one(run_dir, row, rank, target, metric, mode, spec, param_columns, choice)
         )
     if several:
         (out / "top.json").write_text(json.dumps(written, indent=2) + "\n")
@@ -194,7 +242,6 @@ def export_ranked(
 
 
 def _export_one(
-    run: RunStorage,
     run_dir: str,
     row: pd.Series,
     rank: int,
@@ -203,6 +250,7 @@ def _export_one(
     mode: str,
     spec: dict[str, Any],
     param_columns: list[str] | None,
+    choice: tuple[str, CheckpointRef | None],
 ) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     config = best_config(row, param_columns)
@@ -210,7 +258,7 @@ def _export_one(
     header = f"rank {rank}: trial {row['trial_id']} of {run_dir}, {metric}={value} ({mode})"
     (target / "best.yaml").write_text(spec_fragment(config, spec, header))
     (target / "best.json").write_text(json.dumps(config, indent=2) + "\n")
-    checkpoint = latest_checkpoint(run, row)
+    chosen_as, checkpoint = choice
     meta: dict[str, Any] = {
         "rank": rank,
         "trial_id": str(row["trial_id"]),
@@ -238,6 +286,7 @@ def _export_one(
         )
         meta["checkpoint"] = "checkpoint"
         meta["checkpoint_name"] = checkpoint.name
+        meta["checkpoint_choice"] = chosen_as
         meta["iteration"] = checkpoint.iteration
         meta["checkpoint_source"] = checkpoint.path
     (target / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -224,8 +224,8 @@ def _print_trainables(name: str | None) -> int:
 
 def _load_plan(args: argparse.Namespace):
     from tune_jobs.plan import make_plan
-    from tune_jobs.runner import absolute_storage
     from tune_jobs.spec import load_spec
+    from tune_jobs.storage import absolute_storage
 
     overrides = list(args.overrides)
     if args.fail_fast:

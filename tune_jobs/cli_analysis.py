@@ -39,8 +39,8 @@ def add_analysis_commands(sub: argparse._SubParsersAction) -> None:
         "best",
         help="print the best configuration as a spec; export it with its checkpoint",
         description="Print the best configuration as a spec fragment ready to re-run; with "
-        "--export, write best.yaml, best.json, metadata.json and the trial's latest "
-        "checkpoint (checkpoint/).",
+        "--export, write best.yaml, best.json, metadata.json and the trial's checkpoint "
+        "(checkpoint/): the existing one that scored best on the metric, else the newest.",
     )
     best.add_argument("run_dir", help="the run directory (RUN_DIR), a path or URI")
     best.add_argument("--export", metavar="DIR", help="write the files into DIR")
@@ -50,6 +50,13 @@ def add_analysis_commands(sub: argparse._SubParsersAction) -> None:
         default=1,
         metavar="K",
         help="the K best trials (with --export: one rank<NN>_<trial> directory each)",
+    )
+    best.add_argument(
+        "--checkpoint",
+        choices=("best", "latest"),
+        default="best",
+        help="which checkpoint --export copies: the trial's best-scoring one still on "
+        "storage (default; keep them with the spec's keep_best_checkpoints) or its newest",
     )
     _objective_args(best)
 
@@ -164,7 +171,15 @@ def _best(args: argparse.Namespace) -> int:
             print("---")
         print(spec_fragment(best_config(row), run.spec or {}, header))
     if args.export:
-        written = export_ranked(args.run_dir, ranked, args.export, metric, mode, run.spec or {})
+        written = export_ranked(
+            args.run_dir,
+            ranked,
+            args.export,
+            metric,
+            mode,
+            run.spec or {},
+            checkpoint=args.checkpoint,
+        )
         missing = [m["trial_id"] for m in written if m["checkpoint"] is None]
         print(f"exported {len(written)} configuration(s) to {args.export}", file=sys.stderr)
         if missing:

@@ -33,7 +33,13 @@ from tune_jobs.snapshot import check_snapshot, refuse_silent_restart
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.storage import RunStorage, join_storage, split_storage, storage_failure
+from tune_jobs.storage import (  # absolute_storage: re-exported
+    RunStorage,
+    absolute_storage,
+    join_storage,
+    split_storage,
+    storage_failure,
+)
 from tune_jobs.strategy import build_strategy
 from tune_jobs.trainable_ref import resolve_trainable
 
@@ -75,13 +81,6 @@ class SweepOutcome:
         """Every trial ended in ERROR."""
         total = sum(self.statuses.values())
         return total > 0 and self.statuses.get("ERROR", 0) == total
-
-
-def absolute_storage(storage: str) -> str:
-    """Make a local storage path absolute so a resumed run writes to the same place."""
-    if "://" in storage:
-        return storage
-    return split_storage(storage)[1]
 
 
 def init_ray(address: str | None) -> None:
@@ -356,7 +355,11 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
             ),
             # Upload trial-directory files (stdout/stderr logs of command trainables).
             sync_config=tune.SyncConfig(sync_artifacts=True),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=spec.checkpoints_to_keep),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=spec.checkpoints_to_keep,
+                checkpoint_score_attribute=spec.metric if spec.keep_best_checkpoints else None,
+                checkpoint_score_order=spec.mode,
+            ),
             verbose=1,
         ),
     )

@@ -57,7 +57,8 @@ def check_snapshot(run: RunStorage, rel: str, shown: str) -> list[str]:
     returned. Raises ``UserError`` naming the file when every copy of one is cut short.
     ``shown`` is RUN_DIR as the user gave it.
     """
-    directory = run.path(rel)
+    inside = () if rel in ("", ".") else (rel,)  # "RUN_DIR/./x" is no key on S3
+    directory = run.path(*inside)
     names = [
         info.base_name
         for info in run.fs.get_file_info(pafs.FileSelector(directory))
@@ -67,9 +68,9 @@ def check_snapshot(run: RunStorage, rel: str, shown: str) -> list[str]:
     for pattern in SNAPSHOT_FILES:
         copies = sorted(fnmatch.filter(names, pattern), reverse=True)  # newest first
         for index, name in enumerate(copies):
-            if _parses(name, run.read_bytes(rel, name)):
+            if _parses(name, run.read_bytes(*inside, name)):
                 break
-            run.fs.move(run.path(rel, name), run.path(rel, name + SET_ASIDE_SUFFIX))
+            run.fs.move(run.path(*inside, name), run.path(*inside, name + SET_ASIDE_SUFFIX))
             if index + 1 == len(copies):
                 raise UserError(
                     f"{shown}: Tune's state file {name} is cut short (the driver was killed "

@@ -28,6 +28,7 @@ from tune_jobs.errors import UserError
 __all__ = [
     "CREDENTIAL_PARAMS",
     "RunStorage",
+    "absolute_storage",
     "check_storage_uri",
     "join_storage",
     "split_storage",
@@ -74,6 +75,13 @@ def storage_failure(err: BaseException, storage: str, run_dir: str) -> UserError
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def absolute_storage(storage: str) -> str:
+    """Make a local storage path absolute so a resumed run writes to the same place."""
+    if "://" in storage:
+        return storage
+    return split_storage(storage)[1]
 
 
 def split_storage(storage: str) -> tuple[pafs.FileSystem, str]:

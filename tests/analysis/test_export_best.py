@@ -131,3 +131,42 @@ def test_export_csv_reads_back_and_matches_trials(branin_run: str, tmp_path: Pat
     assert list(summary["trial_id"]) == list(trials["trial_id"])
     assert summary["value"].to_numpy() == pytest.approx(trials["value"].to_numpy())
     assert summary["config/x1"].to_numpy() == pytest.approx(trials["config/x1"].to_numpy())
+
+
+def test_keep_best_checkpoints_exports_the_best_scoring_checkpoint(
+    ray_local: None, tmp_path: Path
+) -> None:
+    """``score`` rises with every iteration and the mode is min: the best checkpoint is
+    the first. Ray keeps the two best plus the newest (for resume); ``best --export``
+    copies the best one, ``--checkpoint latest`` the newest."""
+    outcome = run_spec_in_process(
+        tmp_path,
+        {
+            "name": "keep_best",
+            "trainable": "tests/fixtures/user_trainables.py:counter",
+            "metric": "score",
+            "mode": "min",
+            "config": {"n": 6, "ckpt_every": 1, "x": 0.0},
+            "checkpoints_to_keep": 2,
+            "keep_best_checkpoints": True,
+        },
+    )
+    run_dir = str(outcome.run_dir)
+    (trial_id,) = _trials(run_dir)["trial_id"]
+    source = Path(run_dir) / trial_id
+    kept = sorted(p.name for p in source.glob("checkpoint_*"))
+    assert kept == ["checkpoint_000000", "checkpoint_000001", "checkpoint_000005"]
+
+    out = tmp_path / "best"
+    assert main(["best", run_dir, "--export", str(out)]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert (meta["checkpoint_choice"], meta["checkpoint_name"]) == ("best", "checkpoint_000000")
+    assert meta["iteration"] == 1
+    _same_tree(source / "checkpoint_000000", out / "checkpoint")
+
+    latest = tmp_path / "latest"
+    assert main(["best", run_dir, "--export", str(latest), "--checkpoint", "latest"]) == 0
+    meta = json.loads((latest / "metadata.json").read_text())
+    assert (meta["checkpoint_choice"], meta["checkpoint_name"]) == ("latest", "checkpoint_000005")
+    assert meta["iteration"] == 6
+    _same_tree(source / "checkpoint_000005", latest / "checkpoint")

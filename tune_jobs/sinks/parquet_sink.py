@@ -175,9 +175,10 @@ class ParquetResultsSink(Callback):
             self._last_iteration[tid] = step
         metrics = metrics_of(result)
         self._latest_metrics.setdefault(tid, {}).update(metrics)
-        self._buffer.append(
-            {"trial_id": tid, "attempt": self._attempts[tid], "stage": self._stage, **metrics}
-        )
+        row = {"trial_id": tid, "attempt": self._attempts[tid], "stage": self._stage, **metrics}
+        if result.get("checkpoint_dir_name"):  # which result a checkpoint belongs to
+            row["checkpoint_dir_name"] = str(result["checkpoint_dir_name"])
+        self._buffer.append(row)
         self._touch(trial, flush=False)
         if (
             len(self._buffer) >= self._max_buffered_rows

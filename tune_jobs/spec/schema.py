@@ -311,6 +311,10 @@ class SweepSpec:
     default a failed trial is recorded as ERROR and the sweep goes on."""
     checkpoints_to_keep: int | None = 2
     """Checkpoints kept per trial (null keeps all)."""
+    keep_best_checkpoints: bool = False
+    """Keep the ``checkpoints_to_keep`` checkpoints with the best ``metric`` instead of the
+    newest ones (Ray keeps the newest too, for resume), so ``tune-jobs best --export``
+    finds the best-scoring checkpoint of the best trial."""
     reuse_actors: bool = True
     """Reuse Ray actors between trials (much faster for short trials)."""
     cost: CostSpec | None = None
@@ -346,6 +350,11 @@ class SweepSpec:
         if self.checkpoints_to_keep is not None and self.checkpoints_to_keep < 1:
             raise FieldError(
                 "checkpoints_to_keep", f"must be >= 1 or null; got {self.checkpoints_to_keep}"
+            )
+        if self.keep_best_checkpoints and self.checkpoints_to_keep is None:
+            raise FieldError(
+                "keep_best_checkpoints",
+                "needs checkpoints_to_keep (with null every checkpoint is kept anyway)",
             )
         if not self.storage:
             raise FieldError("storage", "must not be empty")
