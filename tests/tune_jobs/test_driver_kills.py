@@ -33,7 +33,13 @@ pytestmark = pytest.mark.slow
 
 
 class ParquetReader(threading.Thread):
-    """Reads every Parquet file of RUN_DIR in a loop; records any file that fails."""
+    """Reads every Parquet file of RUN_DIR in a loop; records any file that fails.
+
+    Each file is read through one open handle, as ``analysis.load`` does: a reader that
+    opens a path twice (``pq.read_table(path)`` sizes the file, then opens it again) can
+    pair the footer of one version with the bytes of the next when ``trials.parquet`` is
+    replaced by rename in between (seen: "Page was smaller (13) than expected (18)").
+    """
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__(daemon=True)
@@ -47,7 +53,8 @@ class ParquetReader(threading.Thread):
             files = [self.run_dir / "trials.parquet", *self.run_dir.glob("metrics/part-*")]
             for path in files:
                 try:
-                    pq.read_table(path)
+                    with open(path, "rb") as handle:  # one inode from open to the end
+                        pq.read_table(handle)
                     self.reads += 1
                 except FileNotFoundError:
                     continue  # not written yet
