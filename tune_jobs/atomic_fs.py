@@ -34,6 +34,8 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from tune_jobs.layout import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
+
 __all__ = ["AtomicLocalHandler", "atomic_local_filesystem", "is_partial_file"]
 
 _PARTIAL_MARK = ".partial-"
@@ -93,16 +95,6 @@ def _remove_quietly(path: str) -> None:
         os.remove(path)
 
 
-_EXPERIMENT_STATE = "experiment_state-*.json"
-_FOLLOWERS = (
-    "callback-states-*.pkl",
-    "searcher-state-*.pkl",
-    "basic-variant-state-*.json",
-    "search_gen_state-*.json",
-)
-"""Tune's other per-session state files, published after the experiment state."""
-
-
 class _SnapshotOrder:
     """Publishes one experiment snapshot so the experiment state comes first.
 
@@ -126,11 +118,11 @@ class _SnapshotOrder:
     def publish(self, temporary: str, target: str) -> None:
         directory, name = os.path.split(target)
         with self._lock:
-            if directory not in self._state_published and _matches(name, _FOLLOWERS):
+            if directory not in self._state_published and _matches(name, SNAPSHOT_FOLLOWER_FILES):
                 self._held.setdefault(directory, []).append((temporary, target))
                 return
             os.replace(temporary, target)
-            if fnmatch.fnmatchcase(name, _EXPERIMENT_STATE):
+            if fnmatch.fnmatchcase(name, EXPERIMENT_STATE_FILES):
                 self._state_published.add(directory)
                 for held, final in self._held.pop(directory, []):
                     os.replace(held, final)

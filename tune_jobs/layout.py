@@ -2,8 +2,10 @@
 
 __all__ = [
     "BOOKKEEPING_COLUMNS",
+    "EXPERIMENT_STATE_FILES",
     "METRICS_DIR",
     "SCHEMA_PART",
+    "SNAPSHOT_FOLLOWER_FILES",
     "SPEC_FILE",
     "TENSORBOARD_DIR",
     "TRIALS_FILE",
@@ -37,4 +39,15 @@ BOOKKEEPING_COLUMNS = (
     "num_failures",
     "error",
     "path",
+)
+
+#: Tune's per-session experiment state (the trial list), one file per driver session.
+EXPERIMENT_STATE_FILES = "experiment_state-*.json"
+#: Tune's other per-session state files, saved with each experiment snapshot: the
+#: callbacks', the searcher's and the search generator's (basic-variant or wrapper).
+SNAPSHOT_FOLLOWER_FILES = (
+    "callback-states-*.pkl",
+    "searcher-state-*.pkl",
+    "basic-variant-state-*.json",
+    "search_gen_state-*.json",
 )

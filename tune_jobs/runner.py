@@ -12,7 +12,6 @@ finished one) and then runs the stages after it (``tune_jobs.stages``).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import sys
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 from tune_jobs.errors import UserError
 from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan import RunPlan, make_plan, repeat_base
+from tune_jobs.ray_connect import init_ray
 from tune_jobs.resources import check_cluster_fits
 from tune_jobs.run_setup import (
     CheckpointRepair,
@@ -81,41 +81,6 @@ class SweepOutcome:
         """Every trial ended in ERROR."""
         total = sum(self.statuses.values())
         return total > 0 and self.statuses.get("ERROR", 0) == total
-
-
-def init_ray(address: str | None) -> None:
-    """Connect to the cluster at ``address`` (or ``RAY_ADDRESS``), else start a local Ray.
-
-    Inside a Ray job (``tune-jobs submit``, ``ray job submit``) the job supervisor sets
-    ``RAY_ADDRESS``: the job's cluster is joined with the job's own runtime env (its
-    uploaded working dir), and a second Ray is never started. Outside a job, an explicit
-    ``address`` or ``RAY_ADDRESS`` is joined; only with neither is a local Ray started.
-    """
-    import ray
-
-    if ray.is_initialized():
-        return
-    # Project code imported by module name must import on workers too.
-    path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
-    if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):  # a Ray job's driver
-        # The job's runtime env already ships the working dir; one passed here would
-        # replace it. RAY_ADDRESS (set by the supervisor) points at the job's cluster.
-        ray.init(address=address or os.environ.get("RAY_ADDRESS") or "auto", log_to_driver=True)
-    elif address or os.environ.get("RAY_ADDRESS"):
-        ray.init(
-            address=address or os.environ["RAY_ADDRESS"],
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
-            log_to_driver=True,
-        )
-    else:
-        ray.init(
-            include_dashboard=False,
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
-            log_to_driver=True,
-        )
-        return
-    context = ray.get_runtime_context()
-    print(f"tune-jobs: joined the Ray cluster at {context.gcs_address}", file=sys.stderr)
 
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:

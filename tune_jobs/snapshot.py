@@ -29,17 +29,12 @@ from contextlib import contextmanager
 import pyarrow.fs as pafs
 
 from tune_jobs.errors import UserError
+from tune_jobs.layout import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
 from tune_jobs.storage import RunStorage
 
 __all__ = ["SNAPSHOT_FILES", "check_snapshot", "refuse_silent_restart"]
 
-SNAPSHOT_FILES = (
-    "experiment_state-*.json",
-    "callback-states-*.pkl",
-    "searcher-state-*.pkl",
-    "basic-variant-state-*.json",
-    "search_gen_state-*.json",
-)
+SNAPSHOT_FILES = (EXPERIMENT_STATE_FILES, *SNAPSHOT_FOLLOWER_FILES)
 """Tune's per-session state files (``CKPT_FILE_TMPL`` of its controller, callbacks and
 search algorithms); the newest name of each pattern is the one restored."""
 
