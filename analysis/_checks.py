@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tune_jobs.layout import BOOKKEEPING_COLUMNS
+from tune_jobs.names import BOOKKEEPING_COLUMNS
 
 __all__ = ["BAD_STATUSES", "check_columns", "check_metric", "check_mode", "metric_columns"]
 

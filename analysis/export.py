@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import yaml
 
 from tune_jobs.nested import set_dotted
-from tune_jobs.storage import RunStorage
+from tune_jobs.results.storage import RunStorage
 
 __all__ = [
     "CHECKPOINT_CHOICES",

@@ -21,8 +21,8 @@ import pyarrow.dataset as ds
 import yaml
 
 from analysis.run import SweepRun, param_columns_of
-from tune_jobs.layout import METRICS_DIR, SPEC_FILE, TRIALS_FILE
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import METRICS_DIR, SPEC_FILE, TRIALS_FILE
+from tune_jobs.results.storage import RunStorage
 
 __all__ = [
     "SweepRun",

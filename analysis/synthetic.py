@@ -19,9 +19,9 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-from tune_jobs.layout import METRICS_DIR, SCHEMA_PART, SPEC_FILE, TRIALS_FILE
-from tune_jobs.repeats import config_id
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import METRICS_DIR, SCHEMA_PART, SPEC_FILE, TRIALS_FILE
+from tune_jobs.results.ranking import config_id
+from tune_jobs.results.storage import RunStorage
 
 __all__ = ["synthesize_run"]
 
@@ -62,7 +62,7 @@ def synthesize_run(
         n_parts: number of ``metrics/`` part files.
     """
     # Imported here: tune_jobs.sinks pulls in Ray, which plain analysis must not need.
-    from tune_jobs.sinks.rows import rows_to_table_inferred
+    from tune_jobs.results.rows import rows_to_table_inferred
 
     rng = np.random.default_rng(seed)
     if lr_sweep and lrs is None:

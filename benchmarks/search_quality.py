@@ -2,7 +2,8 @@
 
 Method: a spec (``branin`` or ``hartmann6``, ``value`` minimised, the function's box as
 ``uniform`` ranges) is loaded with ``tune_jobs.spec.load_spec`` and planned with
-``tune_jobs.plan.make_plan``; the searcher is the one ``tune_jobs.strategy.build_strategy``
+``tune_jobs.plan.run_plan.make_plan``; the searcher is the one
+``tune_jobs.run.assemble.build_strategy``
 gives a sweep (for ``hyperopt``: our ``ObjectiveSearcher`` around Ray's ``HyperOptSearch``
 over the native space from ``hyperopt_space``). We call ``set_search_properties``,
 ``suggest(trial_id)`` and ``on_trial_complete(trial_id, result)`` ourselves, one trial
@@ -83,7 +84,7 @@ def spec_for(function: str, algorithm: str, evals: int, seed: int, n_initial: in
 
 
 def _plan(spec: dict) -> Any:
-    from tune_jobs.plan import make_plan
+    from tune_jobs.plan.run_plan import make_plan
     from tune_jobs.spec import load_spec
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -124,7 +125,7 @@ def run_service_searcher(
     function: str, algorithm: str, evals: int, seed: int, n_initial: int = 20
 ) -> list[float]:
     """Values seen, in order, when our service's ``algorithm`` searches ``function``."""
-    from tune_jobs.strategy import build_strategy
+    from tune_jobs.run.assemble import build_strategy
 
     plan = _plan(spec_for(function, algorithm, evals, seed, n_initial))
     searcher = build_strategy(plan).searcher

@@ -15,7 +15,7 @@ from analysis.report.sections import build_sections
 from analysis.report.views_answers import per_parameter_answers
 from analysis.run import SweepRun
 from analysis.synthetic import synthesize_run
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 ORTH = "config/orthogonalization"
 

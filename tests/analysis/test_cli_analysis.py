@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 
 def _error_line(capsys: pytest.CaptureFixture[str]) -> str:

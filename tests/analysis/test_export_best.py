@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import run_spec_in_process
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 pytestmark = pytest.mark.slow
 

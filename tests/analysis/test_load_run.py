@@ -12,8 +12,8 @@ import pytest
 
 from analysis import clean_view, load_metrics, load_run
 from analysis.synthetic import synthesize_run
-from tune_jobs.layout import METRICS_DIR
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import METRICS_DIR
+from tune_jobs.results.storage import RunStorage
 
 
 def test_spec_fields_and_searched_parameters(synthetic_run_dir: Path) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis.synthetic import synthesize_run
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 LRS = [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from trainables.denoise import PRESETS, DenoiseConfig
-from tune_jobs.cli import main
-from tune_jobs.plan import make_plan
+from tune_jobs.cli.app import main
+from tune_jobs.plan.run_plan import make_plan
 from tune_jobs.spec import load_spec
 
 SPECS = Path(__file__).resolve().parents[2] / "tune_jobs" / "specs"

@@ -17,7 +17,7 @@ from analysis.report.views import OPTIONAL_VIEWS
 from analysis.report.views_structure import lr_vs_structure, structure
 from analysis.run import SweepRun
 from tests.analysis.conftest import run_smoke
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 LR, BATCH = "config/lr", "config/batch_size"
 

@@ -1,4 +1,4 @@
-"""tune_jobs.jobs and `tune-jobs submit` without a cluster: entrypoint, upload, token, errors."""
+"""tune_jobs.run.jobs and `tune-jobs submit` without a cluster: entrypoint, upload, errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 from tune_jobs.errors import UserError
-from tune_jobs.jobs import DEFAULT_EXCLUDES, SubmitRequest, connect, exit_code, resolve_token
+from tune_jobs.run.jobs import DEFAULT_EXCLUDES, SubmitRequest, connect, exit_code, resolve_token
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = "tune_jobs/specs/demo.yaml"
@@ -70,7 +70,7 @@ def test_relative_storage_and_missing_address_are_refused(
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     assert main(["submit", DEMO]) == 2
     assert "--address" in capsys.readouterr().err
-    from tune_jobs.cli_cluster import _check_shared
+    from tune_jobs.cli.cluster import _check_shared
 
     with pytest.raises(UserError, match="relative path"):
         _check_shared("./results", "storage")

@@ -8,7 +8,7 @@ import pytest
 
 from trainables import BUILTIN_TRAINABLES, load_config_class
 from trainables.describe import describe_config
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN_TRAINABLES))

@@ -1,4 +1,4 @@
-"""``tune_jobs.atomic_fs``: a killed writer never leaves a cut-short file behind."""
+"""``tune_jobs.results.atomic_fs``: a killed writer never leaves a cut-short file behind."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from tune_jobs.atomic_fs import atomic_local_filesystem, is_partial_file
-from tune_jobs.storage import RunStorage
+from tune_jobs.results.atomic_fs import atomic_local_filesystem, is_partial_file
+from tune_jobs.results.storage import RunStorage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_a_writer_killed_mid_write_leaves_the_old_file_whole(tmp_path: Path) -> 
     target.write_bytes(pickle.dumps({"old": 1}))
     script = (
         "import os, signal, sys\n"
-        "from tune_jobs.atomic_fs import atomic_local_filesystem\n"
+        "from tune_jobs.results.atomic_fs import atomic_local_filesystem\n"
         "out = atomic_local_filesystem().open_output_stream(sys.argv[1])\n"
         "out.write(b'x' * (1 << 20))\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

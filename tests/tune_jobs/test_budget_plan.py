@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_spec
-from tune_jobs.budget_plan import (
+from tune_jobs.cli.app import main
+from tune_jobs.plan.budget import (
     asha_iterations,
     concurrency,
     hyperband_iterations,
     scheduled_iterations,
     wall_seconds,
 )
-from tune_jobs.cli import main
-from tune_jobs.spec.strategy import SchedulerSpec
+from tune_jobs.spec.search_schema import SchedulerSpec
 
 
 def test_asha_hand_checked() -> None:

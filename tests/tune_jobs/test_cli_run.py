@@ -13,9 +13,9 @@ import yaml
 
 from analysis import load_metrics
 from tests.conftest import cli_env
+from tune_jobs.cli.status import _rate
 from tune_jobs.errors import SpecError
 from tune_jobs.spec import load_spec
-from tune_jobs.status import _rate
 
 REPO = Path(__file__).resolve().parents[2]
 LR_SPEC = "tune_jobs/specs/lm_lr_sweep_cpu.yaml"  # relative: the CLI runs in REPO

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import tune_jobs
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 DEMO = str(Path(tune_jobs.__file__).parent / "specs" / "demo.yaml")
 

@@ -8,8 +8,8 @@ import pytest
 
 from analysis import load_trials
 from tests.conftest import run_spec_in_process, write_spec
-from tune_jobs.cli import _report, main
-from tune_jobs.runner import FAIL_FAST
+from tune_jobs.cli.app import _report, main
+from tune_jobs.run.tuner import FAIL_FAST
 
 
 def _spec(tmp_path: Path) -> dict:

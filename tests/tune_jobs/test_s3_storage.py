@@ -21,7 +21,7 @@ from tests.fixtures.s3 import KEY_ID, SECRET, assert_no_secret_in_bucket
 from tests.fixtures.s3 import bucket_keys as _keys
 from tests.fixtures.s3 import storage_uri as _storage
 from tune_jobs.errors import UserError
-from tune_jobs.storage import join_storage, split_storage
+from tune_jobs.results.storage import join_storage, split_storage
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ import yaml
 
 from tests.conftest import run_spec_in_process, write_spec
 from trainables.command import render_argv
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE_NAMES = ["../../x", "/tmp/abs", "a/../../b", "..", ".hidden", "a\x00b", "a b", "x\n"]

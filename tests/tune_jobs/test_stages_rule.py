@@ -11,11 +11,11 @@ import pytest
 
 from tests.conftest import write_spec
 from tune_jobs.errors import SpecError
-from tune_jobs.plan import make_plan
-from tune_jobs.repeats import Objective, config_id, rank_configs, repeat_index
+from tune_jobs.plan.run_plan import make_plan
+from tune_jobs.plan.stages import refine_space
+from tune_jobs.results.ranking import Objective, config_id, rank_configs, repeat_index
 from tune_jobs.spec import load_spec
-from tune_jobs.spec.space import Domain
-from tune_jobs.stages import refine_space
+from tune_jobs.spec.domains import Domain
 
 
 def _refine(kind: str, args: list, values: list, widen: float = 0.0, original=None):

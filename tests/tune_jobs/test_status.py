@@ -14,7 +14,7 @@ import pytest
 
 from analysis import load_metrics
 from analysis.synthetic import synthesize_run
-from tune_jobs.status import _rate, status_lines, watch_status
+from tune_jobs.cli.status import _rate, status_lines, watch_status
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, write_spec
-from tune_jobs.storage import join_storage
+from tune_jobs.results.storage import join_storage
 
 BUCKET = "flaky-results"
 

@@ -1,5 +1,5 @@
 """A trial that exhausts its memory: isolated, recorded as ERROR with an out-of-memory
-message, the sweep goes on (``resources.memory``, tune_jobs.memory_limit).
+message, the sweep goes on (``resources.memory``, tune_jobs.trial.memory_limit).
 
 The allocations that must fail use ``np.empty``/``torch.empty``: should the limit ever
 not hold, they reserve address space without touching it, so the test fails instead of
@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 
 from tune_jobs.errors import SpecError
-from tune_jobs.memory_limit import (
+from tune_jobs.spec.convert import build
+from tune_jobs.spec.schema import ResourcesSpec, parse_memory
+from tune_jobs.trial.memory_limit import (
     OUT_OF_MEMORY,
     TrialOutOfMemoryError,
     call_with_memory_limit,
     data_size,
     memory_limit,
 )
-from tune_jobs.spec.convert import build
-from tune_jobs.spec.schema import ResourcesSpec, parse_memory
 
 MiB = 1 << 20
 linux_only = pytest.mark.skipif(data_size() is None, reason="RLIMIT_DATA is enforced on Linux")
@@ -65,7 +65,7 @@ def test_memory_amounts_parse_and_reach_ray() -> None:
 
 def test_memory_no_node_can_hold_is_one_line() -> None:
     from tune_jobs.errors import UserError
-    from tune_jobs.resources import NodeCapacity, check_fits
+    from tune_jobs.run.resources import NodeCapacity, check_fits
 
     spec = build(ResourcesSpec, {"cpu": 1, "memory": "64GiB"}, "resources", "s.yaml")
     node = NodeCapacity("10.0.0.2", {"CPU": 8.0, "memory": float(16 << 30)})
@@ -148,7 +148,7 @@ def test_trial_beyond_its_memory_is_error_and_the_sweep_goes_on(
 ) -> None:
     from analysis import load_metrics, load_trials
     from tests.conftest import run_spec_in_process
-    from tune_jobs.status import print_status
+    from tune_jobs.cli.status import print_status
 
     outcome = run_spec_in_process(
         tmp_path,

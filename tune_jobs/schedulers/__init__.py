@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tune_jobs.nested import set_dotted
-from tune_jobs.spec.space import Domain
-from tune_jobs.spec.strategy import SchedulerSpec
+from tune_jobs.spec.domains import Domain
+from tune_jobs.spec.search_schema import SchedulerSpec
 
 __all__ = ["SCHEDULERS", "SchedulerRequest", "create_scheduler", "resolve_max_t"]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tune_jobs.spec.space import Domain
+from tune_jobs.spec.domains import Domain
 
 __all__ = [
     "ALIASES",

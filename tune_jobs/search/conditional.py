@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tune_jobs.spec.space import DOMAIN_KINDS, Domain
+from tune_jobs.spec.domains import DOMAIN_KINDS, Domain
 
 __all__ = ["is_conditional", "nested_domains", "to_hyperopt", "to_tune"]
 

@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from tune_jobs.nested import set_dotted
-from tune_jobs.spec.space import Domain
+from tune_jobs.spec.domains import Domain
 
 __all__ = ["design_points", "factorial_levels", "from_unit"]
 

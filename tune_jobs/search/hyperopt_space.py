@@ -12,7 +12,7 @@ from typing import Any
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import set_dotted
 from tune_jobs.search import conditional
-from tune_jobs.spec.space import Domain
+from tune_jobs.spec.domains import Domain
 
 __all__ = ["check_hyperopt_points", "hyperopt_space"]
 

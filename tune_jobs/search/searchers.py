@@ -21,7 +21,7 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from tune_jobs.stopping.tracker import CENSORED_BASE, ResultTracker
-from tune_jobs.trial_meta import TRIAL_META_KEY
+from tune_jobs.trial.meta import TRIAL_META_KEY
 
 __all__ = ["DesignSearcher", "ObjectiveSearcher"]
 

@@ -1,5 +1,6 @@
 """The sweep spec: schema, YAML loading, overrides and the smoke rule."""
 
+from tune_jobs.spec.domains import DOMAIN_KINDS, Domain
 from tune_jobs.spec.loader import apply_overrides, apply_smoke, load_spec, spec_to_dict
 from tune_jobs.spec.schema import (
     CommandSpec,
@@ -11,7 +12,6 @@ from tune_jobs.spec.schema import (
     SweepSpec,
     VariantsSpec,
 )
-from tune_jobs.spec.space import DOMAIN_KINDS, Domain
 
 __all__ = [
     "DOMAIN_KINDS",

@@ -95,7 +95,7 @@ def load_spec(
         raise SpecError(source, "", f"a spec must be a mapping of keys; got {show(raw)}")
     if fmt not in SPEC_FORMATS:
         raise SpecError(source, "--format", f"got {fmt!r}; allowed: {', '.join(SPEC_FORMATS)}")
-    from tune_jobs.wandb import is_wandb_sweep, translate_wandb
+    from tune_jobs.spec.wandb import is_wandb_sweep, translate_wandb
 
     if fmt == "wandb" or (fmt == "auto" and is_wandb_sweep(raw)):
         raw = translate_wandb(raw, source)
@@ -199,7 +199,7 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     - ``repeats`` keep at most 2 seeds (sharing the trial budget), and later ``stages``
       sample at most the trial budget with the same stop rule.
     """
-    from tune_jobs.spec.space import Domain
+    from tune_jobs.spec.domains import Domain
 
     s = copy.deepcopy(spec)
     # Repeats shrink to at most 2 seeds; the trial budget is shared among them.
@@ -278,7 +278,7 @@ def spec_to_dict(spec: SweepSpec) -> dict[str, Any]:
     """The resolved spec as plain YAML-able data (written to ``RUN_DIR/spec.yaml``)."""
     import dataclasses
 
-    from tune_jobs.spec.space import Domain
+    from tune_jobs.spec.domains import Domain
 
     def plain(value: Any) -> Any:
         if isinstance(value, Domain):

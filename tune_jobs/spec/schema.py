@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tune_jobs.errors import FieldError
-from tune_jobs.spec.space import Domain
-from tune_jobs.spec.stages import RepeatsSpec, StageSearchSpec, StageSpec
-from tune_jobs.spec.strategy import (
+from tune_jobs.spec.domains import Domain
+from tune_jobs.spec.search_schema import (
     BudgetSpec,
     CostSpec,
     SchedulerSpec,
     SearchSpec,
     StopSpec,
 )
+from tune_jobs.spec.stages_schema import RepeatsSpec, StageSearchSpec, StageSpec
 
 __all__ = [
     "TIME_TO_TARGET",

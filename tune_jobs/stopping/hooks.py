@@ -21,7 +21,7 @@ from typing import Any
 from ray.tune import Callback, Stopper
 from ray.tune.schedulers import TrialScheduler
 
-from tune_jobs.spec.strategy import BudgetSpec
+from tune_jobs.spec.search_schema import BudgetSpec
 from tune_jobs.stopping.forwarding import ForwardingScheduler
 from tune_jobs.stopping.tracker import ResultTracker
 

@@ -149,7 +149,7 @@ def test_bad_data_fails_the_trial_with_the_reason(
 ) -> None:
     from analysis import load_trials
     from tests.conftest import run_spec_in_process
-    from tune_jobs.status import print_status
+    from tune_jobs.cli.status import print_status
 
     ids = np.fromfile(data_dir / "train.bin", dtype="<u2")
     ids[5] = 400

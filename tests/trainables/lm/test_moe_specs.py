@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import REPO
 from trainables._config import build_config
 from trainables.lm.config import PRESETS, LMConfig
-from tune_jobs.plan import make_plan
+from tune_jobs.plan.run_plan import make_plan
 from tune_jobs.spec import load_spec
 
 SPECS = {"moe_architecture": 16, "moe_experts": 27, "moe_training": 27}

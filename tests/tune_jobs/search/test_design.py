@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tune_jobs.search.design import design_points, factorial_levels, from_unit
-from tune_jobs.spec.space import Domain
+from tune_jobs.spec.domains import Domain
 
 
 def test_from_unit_maps_each_kind_into_its_support() -> None:

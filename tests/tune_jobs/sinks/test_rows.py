@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tune_jobs.layout import SCHEMA_PART
-from tune_jobs.sinks.rows import metrics_of, rows_to_table, rows_to_table_inferred
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import SCHEMA_PART
+from tune_jobs.results.rows import metrics_of, rows_to_table, rows_to_table_inferred
+from tune_jobs.results.storage import RunStorage
 
 
 def test_metrics_of_drops_tune_internals_and_flattens() -> None:

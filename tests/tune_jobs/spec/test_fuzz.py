@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 SPECS_DIR = Path(__file__).parents[3] / "tune_jobs" / "specs"
 SHIPPED = sorted(SPECS_DIR.rglob("*.yaml"))

@@ -12,7 +12,7 @@ import yaml
 
 import tune_jobs
 from tune_jobs.errors import SpecError
-from tune_jobs.plan import make_plan
+from tune_jobs.plan.run_plan import make_plan
 from tune_jobs.spec import (
     CommandSpec,
     Domain,
@@ -25,7 +25,7 @@ from tune_jobs.spec import (
 )
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
-from tune_jobs.trial_meta import TRIAL_META_KEY, effective_config
+from tune_jobs.trial.meta import TRIAL_META_KEY, effective_config
 
 DEMO = Path(tune_jobs.__file__).parent / "specs" / "demo.yaml"
 

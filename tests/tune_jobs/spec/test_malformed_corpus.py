@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tune_jobs.cli import main
+from tune_jobs.cli.app import main
 
 CORPUS = Path(__file__).parent / "malformed"
 CASES = sorted(CORPUS.glob("*.yaml"))

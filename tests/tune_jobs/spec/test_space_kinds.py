@@ -10,7 +10,7 @@ import pytest
 from hyperopt.pyll import stochastic
 
 from tune_jobs.errors import SpecError
-from tune_jobs.spec.space import DOMAIN_KINDS, Domain
+from tune_jobs.spec.domains import DOMAIN_KINDS, Domain
 
 DRAWS = 200
 

@@ -11,7 +11,7 @@ import yaml
 
 from tune_jobs.errors import SpecError
 from tune_jobs.spec import load_spec
-from tune_jobs.wandb import is_wandb_sweep, sanitize_name, translate_wandb
+from tune_jobs.spec.wandb import is_wandb_sweep, sanitize_name, translate_wandb
 
 REPO = Path(__file__).resolve().parents[3]
 PROGRAM = "tune_jobs/specs/wandb/train_wandb.py"

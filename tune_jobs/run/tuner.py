@@ -7,7 +7,7 @@ A staged sweep (``stages:``) runs one Tune experiment per stage: stage 1 in RUN_
 itself, stage ``k`` in ``RUN_DIR/stages/stage<k>``; all write the same Parquet tables
 and TensorBoard folder of RUN_DIR. ``RUN_DIR/stages.json`` records each stage's status
 and derived space: ``resume`` restores the stage that was running (never re-running a
-finished one) and then runs the stages after it (``tune_jobs.stages``).
+finished one) and then runs the stages after it (``tune_jobs.plan.stages``).
 """
 
 from __future__ import annotations
@@ -18,30 +18,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import UserError
-from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
-from tune_jobs.plan import RunPlan, make_plan, repeat_base
-from tune_jobs.ray_connect import init_ray
-from tune_jobs.resources import check_cluster_fits
-from tune_jobs.run_setup import (
-    CheckpointRepair,
-    configure_tune,
-    prepare_run_dir,
-    tuner_state_is_damaged,
-)
-from tune_jobs.sinks import ParquetResultsSink, TensorBoardSink
-from tune_jobs.snapshot import check_snapshot, refuse_silent_restart
-from tune_jobs.spec.convert import build
-from tune_jobs.spec.loader import parse_yaml
-from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.storage import (  # absolute_storage: re-exported
+from tune_jobs.names import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.plan.run_plan import RunPlan, make_plan, repeat_base
+from tune_jobs.results.parquet_sink import ParquetResultsSink
+from tune_jobs.results.snapshot import check_snapshot, refuse_silent_restart
+from tune_jobs.results.storage import (  # absolute_storage: re-exported
     RunStorage,
     absolute_storage,
     join_storage,
     split_storage,
     storage_failure,
 )
-from tune_jobs.strategy import build_strategy
-from tune_jobs.trainable_ref import resolve_trainable
+from tune_jobs.results.tensorboard_sink import TensorBoardSink
+from tune_jobs.run.assemble import build_strategy
+from tune_jobs.run.connect import init_ray
+from tune_jobs.run.resources import check_cluster_fits
+from tune_jobs.run.setup import (
+    CheckpointRepair,
+    configure_tune,
+    prepare_run_dir,
+    tuner_state_is_damaged,
+)
+from tune_jobs.spec.convert import build
+from tune_jobs.spec.loader import parse_yaml
+from tune_jobs.spec.schema import SweepSpec
+from tune_jobs.trial.trainable import resolve_trainable
 
 #: ``SweepOutcome.stop_reason`` of a sweep stopped at its first trial error.
 FAIL_FAST = "fail_fast"
@@ -85,7 +86,7 @@ class SweepOutcome:
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
     """Start a new sweep for ``plan`` (all its stages); RUN_DIR must not hold a previous run."""
-    from tune_jobs.stages import stage_record, write_progress
+    from tune_jobs.plan.stages import stage_record, write_progress
 
     spec = plan.spec
     run = RunStorage.for_run(spec.storage, spec.name)
@@ -110,7 +111,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
         raise UserError(
             f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})"
         )
-    from tune_jobs.stages import read_progress
+    from tune_jobs.plan.stages import read_progress
 
     source = run.path(SPEC_FILE)
     raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
@@ -150,7 +151,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
 
 def _spec_from_record(spec: SweepSpec, records: list[dict[str, Any]]) -> SweepSpec:
     """The ``SweepSpec`` of the last recorded stage (index >= 2)."""
-    from tune_jobs.stages import space_from_data, stage_spec
+    from tune_jobs.plan.stages import space_from_data, stage_spec
 
     record, previous = records[-1], records[-2]
     space = space_from_data(record["space"])
@@ -186,7 +187,7 @@ def _finish(
     assert outcome is not None
     if spec.repeats.n > 1:
         from analysis.load import load_trials
-        from tune_jobs.repeats import Objective, summary_lines
+        from tune_jobs.results.ranking import Objective, summary_lines
         from tune_jobs.spec.loader import spec_to_dict
 
         objective = Objective.from_spec_dict(spec_to_dict(spec))
@@ -205,7 +206,7 @@ def _later_stages(
 ) -> SweepOutcome:
     """Mark the current stage done and run every later stage, one after the other."""
     from analysis.load import load_trials
-    from tune_jobs.stages import (
+    from tune_jobs.plan.stages import (
         locked_config,
         read_progress,
         refine_space,
@@ -269,7 +270,7 @@ def _later_stages(
 def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1) -> Any:
     from ray import tune
 
-    from tune_jobs.stages import STAGES_DIR
+    from tune_jobs.plan.stages import STAGES_DIR
 
     spec = plan.spec
     configure_tune()
@@ -288,7 +289,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
         sink,
         TensorBoardSink(spec.storage, spec.name, spec.metric),
         # Comes back with Tuner.restore: repairs trials whose checkpoint was pruned
-        # after the snapshot that names it (see tune_jobs.run_setup).
+        # after the snapshot that names it (see tune_jobs.run.setup).
         CheckpointRepair(),
     ]
     _, base = split_storage(spec.storage)

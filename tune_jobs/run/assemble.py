@@ -10,7 +10,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from tune_jobs.plan import RunPlan, repeat_base
+from tune_jobs.plan.run_plan import RunPlan, repeat_base
 from tune_jobs.schedulers import SchedulerRequest, create_scheduler
 from tune_jobs.search import SearchRequest, create_searcher
 from tune_jobs.spec.schema import TIME_TO_TARGET, SweepSpec
@@ -154,7 +154,7 @@ def build_strategy(plan: RunPlan) -> Strategy:
     if plan.owns_space:
         metas = plan.variant_metas
         if spec.repeats.n > 1:  # Ray's Repeater: the searcher learns the mean over repeats
-            from tune_jobs.repeater import SeedRepeater
+            from tune_jobs.search.repeater import SeedRepeater
 
             n, key = spec.repeats.n, spec.repeats.seed_key
             searcher = SeedRepeater(searcher, n, key, repeat_base(spec))

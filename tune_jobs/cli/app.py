@@ -11,8 +11,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tune_jobs.cli_analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
-from tune_jobs.cli_cluster import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
+from tune_jobs.cli.analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
+from tune_jobs.cli.cluster import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from tune_jobs.errors import UserError
 
 __all__ = ["main"]
@@ -168,29 +168,29 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "trainables":
         return _print_trainables(args.name)
     if args.command == "status":
-        from tune_jobs.status import print_status, watch_status
+        from tune_jobs.cli.status import print_status, watch_status
 
         options = {"show_all": args.show_all, "stall_after_s": args.stall_after}
         if args.watch is not None:
             return watch_status(args.run_dir, args.watch, **options)
         return print_status(args.run_dir, **options)
     if args.command == "resume":
-        from tune_jobs.runner import resume_sweep
+        from tune_jobs.run.tuner import resume_sweep
 
         return _report(resume_sweep(args.run_dir, args.address))
 
     plan = _load_plan(args)
     if args.command == "validate":
-        from tune_jobs.trainable_ref import resolve_trainable
+        from tune_jobs.trial.trainable import resolve_trainable
 
         resolve_trainable(plan.spec.trainable, plan.source)  # fail here, not in a worker
         print("\n".join(plan.describe()))
-        from tune_jobs.budget_plan import pilot_budget_lines
+        from tune_jobs.plan.budget import pilot_budget_lines
 
         print("\n".join(pilot_budget_lines(plan, args.cost_per_iteration, args.pilot)))
         print("ok: spec is valid")
         return EXIT_OK
-    from tune_jobs.runner import run_sweep
+    from tune_jobs.run.tuner import run_sweep
 
     address = args.address or os.environ.get("RAY_ADDRESS")
     return _report(run_sweep(plan, address))
@@ -223,9 +223,9 @@ def _print_trainables(name: str | None) -> int:
 
 
 def _load_plan(args: argparse.Namespace):
-    from tune_jobs.plan import make_plan
+    from tune_jobs.plan.run_plan import make_plan
+    from tune_jobs.results.storage import absolute_storage
     from tune_jobs.spec import load_spec
-    from tune_jobs.storage import absolute_storage
 
     overrides = list(args.overrides)
     if args.fail_fast:
@@ -244,7 +244,7 @@ def _load_plan(args: argparse.Namespace):
 
 
 def _report(outcome) -> int:
-    from tune_jobs.runner import FAIL_FAST
+    from tune_jobs.run.tuner import FAIL_FAST
 
     counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
     if outcome.stop_reason == FAIL_FAST:

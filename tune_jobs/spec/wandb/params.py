@@ -202,7 +202,7 @@ def _grid_values(dist: str, v: dict[str, Any], path: str, source: str) -> list[A
     if dist == "int_uniform" and v["max"] - v["min"] < GRID_LIMIT:
         return list(range(v["min"], v["max"] + 1))
     if dist == "q_uniform":
-        from tune_jobs.spec.dists import quantized_bounds
+        from tune_jobs.spec.sampling import quantized_bounds
 
         q = v["q"]
         lo, hi = quantized_bounds(v["min"], v["max"], q)

@@ -15,10 +15,10 @@ from typing import Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import grid_expansion, has_path, set_dotted
-from tune_jobs.plan_strategy import describe_strategy, resolve_strategy
+from tune_jobs.plan.strategy_checks import describe_strategy, resolve_strategy
 from tune_jobs.search import conditional, owns_space
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.trial_meta import TRIAL_META_KEY
+from tune_jobs.trial.meta import TRIAL_META_KEY
 
 __all__ = ["RunPlan", "make_plan"]
 
@@ -134,7 +134,7 @@ class RunPlan:
             )
         lines += describe_strategy(self)
         if s.stages:
-            from tune_jobs.stages import describe_stages
+            from tune_jobs.plan.stages import describe_stages
 
             lines += describe_stages(s, self.num_configs)
         return lines
@@ -239,7 +239,7 @@ def _check_repeats(spec: SweepSpec, source: str) -> None:
 
 def _check_stages(plan: RunPlan) -> None:
     """Each later stage must be plannable: checked over the full stage-1 space."""
-    from tune_jobs.stages import check_stageable, nominal_stage_spec
+    from tune_jobs.plan.stages import check_stageable, nominal_stage_spec
 
     check_stageable(plan.spec, plan.source)
     prev = plan.num_configs

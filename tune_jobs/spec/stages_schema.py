@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tune_jobs.errors import FieldError, SpecError
-from tune_jobs.spec.strategy import SchedulerSpec, StopSpec
+from tune_jobs.spec.search_schema import SchedulerSpec, StopSpec
 
 __all__ = ["STAGE_ALGORITHMS", "RepeatsSpec", "StageSearchSpec", "StageSpec"]
 

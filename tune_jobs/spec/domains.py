@@ -4,7 +4,7 @@ Each entry is a one-key mapping naming the distribution, for example
 ``lr: {loguniform: [1.0e-4, 1.0e-2]}``. Bounds are checked here so a bad range is a
 spec error, not a crash inside a Ray worker. Every kind converts to a Ray Tune domain
 (``to_tune``) and to a native hyperopt expression for TPE (``to_hyperopt``); the
-samplers for kinds Tune lacks live in ``tune_jobs.spec.dists``.
+samplers for kinds Tune lacks live in ``tune_jobs.spec.sampling``.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class Domain:
         """The equivalent Ray Tune domain (or ``grid_search`` marker)."""
         from ray import tune
 
-        from tune_jobs.spec import dists
+        from tune_jobs.spec import sampling as dists
 
         a = self.args
         if self.kind in (*_CUSTOM, "weighted_choice") or (
@@ -142,7 +142,7 @@ class Domain:
         quantile (value = inverse CDF). Raises ``ValueError`` for ``grid``, which a
         sampler cannot enumerate.
         """
-        from tune_jobs.spec.dists import hyperopt_expr
+        from tune_jobs.spec.sampling import hyperopt_expr
 
         return hyperopt_expr(self.kind, self.args, label)
 
@@ -158,7 +158,7 @@ def _float_on_grid(args: tuple[Any, ...]) -> bool:
     """A float ``q`` with both bounds multiples of it: Tune's own quantized domain fits.
 
     Otherwise (an integer ``q``: integer values, as W&B; or bounds between multiples)
-    ``tune_jobs.spec.dists`` samples it.
+    ``tune_jobs.spec.sampling`` samples it.
     """
     q = args[2]
     if isinstance(q, int):
@@ -237,7 +237,7 @@ def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
     if kind in ("loguniform", "qloguniform", "lograndint", "inv_loguniform") and low <= 0:
         raise SpecError(source, path, f"log-scaled range needs low > 0; got {show(args)}")
     if kind in ("quniform", "qloguniform", "qrandint"):
-        from tune_jobs.spec.dists import quantized_bounds
+        from tune_jobs.spec.sampling import quantized_bounds
 
         lo_q, hi_q = quantized_bounds(low, high, args[2])
         if lo_q > hi_q:

@@ -26,11 +26,11 @@ from typing import Any
 import pyarrow.fs as pafs
 from ray.tune import Callback
 
-from tune_jobs.layout import TENSORBOARD_DIR
-from tune_jobs.sinks.rows import flatten, metrics_of
-from tune_jobs.sinks.worker import BackgroundWorker
-from tune_jobs.storage import RunStorage
-from tune_jobs.trial_meta import effective_config
+from tune_jobs.names import TENSORBOARD_DIR
+from tune_jobs.results.background import BackgroundWorker
+from tune_jobs.results.rows import flatten, metrics_of
+from tune_jobs.results.storage import RunStorage
+from tune_jobs.trial.meta import effective_config
 
 __all__ = ["TensorBoardSink"]
 _SKIP_SCALARS = frozenset({"training_iteration", "timestamp", "time_this_iter_s"})

@@ -5,6 +5,6 @@
 shim in ``trainables/wandb_shim``. See docs/wandb.md.
 """
 
-from tune_jobs.wandb.translate import is_wandb_sweep, sanitize_name, translate_wandb
+from tune_jobs.spec.wandb.translate import is_wandb_sweep, sanitize_name, translate_wandb
 
 __all__ = ["is_wandb_sweep", "sanitize_name", "translate_wandb"]

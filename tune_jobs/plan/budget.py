@@ -29,10 +29,10 @@ import numpy as np
 
 from tune_jobs.errors import UserError
 from tune_jobs.nested import deep_merge
-from tune_jobs.spec.strategy import SchedulerSpec
+from tune_jobs.spec.search_schema import SchedulerSpec
 
 if TYPE_CHECKING:
-    from tune_jobs.plan import RunPlan
+    from tune_jobs.plan.run_plan import RunPlan
 
 __all__ = [
     "PILOT_ITERATIONS",
@@ -175,8 +175,8 @@ def stage_budgets(plan: RunPlan) -> list[StageBudget]:
     out = [budget(plan)]
     stages = getattr(plan.spec, "stages", None) or []
     if stages:
-        from tune_jobs.plan import make_plan
-        from tune_jobs.stages import nominal_stage_spec
+        from tune_jobs.plan.run_plan import make_plan
+        from tune_jobs.plan.stages import nominal_stage_spec
 
         prev = plan.num_configs
         for index in range(2, len(stages) + 2):
@@ -285,8 +285,8 @@ def run_pilot(plan: RunPlan, iterations: int = PILOT_ITERATIONS) -> tuple[float,
     import ray
     from ray import tune
 
-    from tune_jobs.runner import init_ray
-    from tune_jobs.trainable_ref import resolve_trainable
+    from tune_jobs.run.tuner import init_ray
+    from tune_jobs.trial.trainable import resolve_trainable
 
     spec = plan.spec
     trainable = resolve_trainable(spec.trainable, plan.source)

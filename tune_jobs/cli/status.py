@@ -23,8 +23,8 @@ import pandas as pd
 import yaml
 
 from tune_jobs.errors import UserError
-from tune_jobs.layout import SPEC_FILE
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import SPEC_FILE
+from tune_jobs.results.storage import RunStorage
 
 __all__ = [
     "DEFAULT_STALL_AFTER_S",
@@ -154,7 +154,7 @@ def status_lines(
     repeats = spec.get("repeats") or 1
     n = repeats.get("n", 1) if isinstance(repeats, dict) else int(repeats)
     if n > 1 and not trials.empty and "config_id" in trials.columns:
-        from tune_jobs.repeats import Objective, summary_lines
+        from tune_jobs.results.ranking import Objective, summary_lines
 
         seed_key = repeats.get("seed_key", "seed") if isinstance(repeats, dict) else "seed"
         out += summary_lines(trials, Objective.from_spec_dict(spec), seed_key)
@@ -346,7 +346,7 @@ def _param(value: Any) -> str:
 
 def _stage_lines(run: RunStorage, trials: pd.DataFrame) -> list[str]:
     """One line per stage: its status in ``stages.json``, trial counts, locked values."""
-    from tune_jobs.stages import read_progress
+    from tune_jobs.plan.stages import read_progress
 
     out: list[str] = []
     stage_of = (

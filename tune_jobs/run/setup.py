@@ -36,10 +36,10 @@ import yaml
 from ray.tune import Callback
 
 from tune_jobs.errors import UserError
-from tune_jobs.layout import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.names import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.results.storage import RunStorage
 from tune_jobs.spec.loader import spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.storage import RunStorage
 
 __all__ = [
     "CheckpointRepair",

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tune_jobs.errors import SpecError
-from tune_jobs.memory_limit import run_with_memory_limit
 from tune_jobs.spec.schema import CommandSpec
-from tune_jobs.trial_meta import effective_config
+from tune_jobs.trial.memory_limit import run_with_memory_limit
+from tune_jobs.trial.meta import effective_config
 
 __all__ = ["resolve_trainable"]
 

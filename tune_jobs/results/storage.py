@@ -142,10 +142,10 @@ class RunStorage:
     @property
     def tune_filesystem(self) -> pafs.FileSystem:
         """The filesystem Tune writes this run's state and checkpoints through: on the
-        local disk one whose writes are all or nothing (``tune_jobs.atomic_fs``)."""
+        local disk one whose writes are all or nothing (``tune_jobs.results.atomic_fs``)."""
         if not self.is_local:
             return self.fs
-        from tune_jobs.atomic_fs import atomic_local_filesystem
+        from tune_jobs.results.atomic_fs import atomic_local_filesystem
 
         return atomic_local_filesystem()
 

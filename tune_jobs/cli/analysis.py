@@ -102,8 +102,8 @@ def run_analysis_command(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace):
     """The run, checked: it exists; ``--metric``/``--mode`` override the spec's."""
-    from tune_jobs.layout import SPEC_FILE
-    from tune_jobs.storage import RunStorage
+    from tune_jobs.names import SPEC_FILE
+    from tune_jobs.results.storage import RunStorage
 
     try:
         run_storage = RunStorage.open(args.run_dir)

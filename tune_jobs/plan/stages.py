@@ -31,8 +31,8 @@ import pandas as pd
 from tune_jobs.errors import SpecError, UserError
 from tune_jobs.nested import set_dotted
 from tune_jobs.search import conditional
+from tune_jobs.spec.domains import Domain
 from tune_jobs.spec.schema import TIME_TO_TARGET, SearchSpec, SweepSpec
-from tune_jobs.spec.space import Domain
 
 __all__ = [
     "STAGEABLE_KINDS",
@@ -165,7 +165,7 @@ def top_configs(
     trials: pd.DataFrame, spec: SweepSpec, stage: int, top_k: int, keys: list[str]
 ) -> list[dict[str, Any]]:
     """The values at ``keys`` of stage ``stage``'s ``top_k`` best configurations."""
-    from tune_jobs.repeats import Objective, rank_configs
+    from tune_jobs.results.ranking import Objective, rank_configs
 
     if "stage" in trials.columns:
         trials = trials[trials["stage"].fillna(1).astype(int) == stage]

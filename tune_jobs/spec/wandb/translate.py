@@ -16,7 +16,7 @@ from typing import Any
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import set_dotted
 from tune_jobs.spec.convert import join_path, show
-from tune_jobs.wandb.params import grid_points, translate_parameters
+from tune_jobs.spec.wandb.params import grid_points, translate_parameters
 
 __all__ = [
     "DEFAULT_COMMAND",

@@ -3,7 +3,7 @@
 Tune keeps one copy per driver session of each state file (``experiment_state-<ts>.json``,
 ``callback-states-<ts>.pkl``, the searcher's ``searcher-state-<ts>.pkl``,
 ``basic-variant-state-<ts>.json`` or ``search_gen_state-<ts>.json``) and restores the newest
-of each. Runs written through ``tune_jobs.atomic_fs`` never hold a cut-short file, but runs
+of each. Runs written through ``tune_jobs.results.atomic_fs`` never hold a cut-short file, but runs
 written before it (or on storage without it) can: a driver killed while Tune copied a file
 left it truncated. Worse, Tune's ``TuneController`` catches any error while restoring,
 logs "Failed to restore the run state." and starts the experiment over. With the
@@ -29,8 +29,8 @@ from contextlib import contextmanager
 import pyarrow.fs as pafs
 
 from tune_jobs.errors import UserError
-from tune_jobs.layout import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
-from tune_jobs.storage import RunStorage
+from tune_jobs.names import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
+from tune_jobs.results.storage import RunStorage
 
 __all__ = ["SNAPSHOT_FILES", "check_snapshot", "refuse_silent_restart"]
 

@@ -15,7 +15,7 @@ from tune_jobs.search import conditional
 from tune_jobs.spec.schema import TIME_TO_TARGET, CommandSpec
 
 if TYPE_CHECKING:
-    from tune_jobs.plan import RunPlan
+    from tune_jobs.plan.run_plan import RunPlan
 
 __all__ = ["describe_strategy", "resolve_strategy"]
 

@@ -10,7 +10,7 @@ again by the restored trial (with a higher attempt): nothing is lost, and nothin
 written twice within an attempt. Readers take the clean view (``analysis.load``).
 
 Stages and repeats: every row carries ``stage`` (1 unless the sweep is staged); trial
-rows also carry ``config_id`` and ``repeat`` (``tune_jobs.repeats``). A later stage is
+rows also carry ``config_id`` and ``repeat`` (``tune_jobs.results.ranking``). A later stage is
 another Tune experiment with its own sink: at setup it reads back the rows of earlier
 stages from ``trials.parquet`` (and the union schema of ``metrics/``) and keeps writing
 them, so both tables hold every stage.
@@ -28,12 +28,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.tune import Callback
 
-from tune_jobs.layout import BOOKKEEPING_COLUMNS, METRICS_DIR, SCHEMA_PART, TRIALS_FILE
-from tune_jobs.repeats import config_id, repeat_index
-from tune_jobs.sinks.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
-from tune_jobs.sinks.worker import BackgroundWorker
-from tune_jobs.storage import RunStorage
-from tune_jobs.trial_meta import effective_config
+from tune_jobs.names import BOOKKEEPING_COLUMNS, METRICS_DIR, SCHEMA_PART, TRIALS_FILE
+from tune_jobs.results.background import BackgroundWorker
+from tune_jobs.results.ranking import config_id, repeat_index
+from tune_jobs.results.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
+from tune_jobs.results.storage import RunStorage
+from tune_jobs.trial.meta import effective_config
 
 __all__ = ["ParquetResultsSink"]
 

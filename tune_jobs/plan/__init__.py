@@ -1,0 +1,1 @@
+"""The plan made before Ray starts: checks, trial counts, budgets, the pure half of stages."""
