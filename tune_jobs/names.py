@@ -3,6 +3,7 @@
 __all__ = [
     "BOOKKEEPING_COLUMNS",
     "EXPERIMENT_STATE_FILES",
+    "FINISHED_STATUSES",
     "METRICS_DIR",
     "SCHEMA_PART",
     "SNAPSHOT_FOLLOWER_FILES",
@@ -51,3 +52,6 @@ SNAPSHOT_FOLLOWER_FILES = (
     "basic-variant-state-*.json",
     "search_gen_state-*.json",
 )
+
+#: Trial statuses in trials.parquet that mean "done" (not resumable).
+FINISHED_STATUSES = ("TERMINATED", "ERROR", "DIVERGED", "SKIPPED")

@@ -187,9 +187,9 @@ def test_plateau_counts_iterations_not_results_across_a_restore() -> None:
     stop on the window 1, 1, 1, although the last three iterations are still 3, 1, 1."""
     from ray import cloudpickle
 
-    from tune_jobs.run.assemble import _PlateauStopper
+    from tune_jobs.stopping.stoppers import PlateauStopper
 
-    stopper = _PlateauStopper("loss", std=0.01, num_results=3, grace_period=3)
+    stopper = PlateauStopper("loss", std=0.01, num_results=3, grace_period=3)
     values = {1: 3.0, 2: 1.0, 3: 1.0, 4: 1.0}
     assert [stopper("t", {"training_iteration": i, "loss": values[i]}) for i in (1, 2, 3)] == [
         False
@@ -199,7 +199,7 @@ def test_plateau_counts_iterations_not_results_across_a_restore() -> None:
     assert not restored("t", {"training_iteration": 3, "loss": 1.0})
     assert restored("t", {"training_iteration": 4, "loss": 1.0})  # 1, 1, 1 at last
     # Results without the metric (evaluated every few steps) are not in the window.
-    sparse = _PlateauStopper("loss", std=0.01, num_results=2, grace_period=1)
+    sparse = PlateauStopper("loss", std=0.01, num_results=2, grace_period=1)
     assert not sparse("u", {"training_iteration": 1, "loss": 2.0})
     assert not sparse("u", {"training_iteration": 2})
     assert sparse("u", {"training_iteration": 3, "loss": 2.0})

@@ -185,7 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         resolve_trainable(plan.spec.trainable, plan.source)  # fail here, not in a worker
         print("\n".join(plan.describe()))
-        from tune_jobs.plan.budget import pilot_budget_lines
+        from tune_jobs.run.pilot import pilot_budget_lines
 
         print("\n".join(pilot_budget_lines(plan, args.cost_per_iteration, args.pilot)))
         print("ok: spec is valid")

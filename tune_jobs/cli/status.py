@@ -346,7 +346,7 @@ def _param(value: Any) -> str:
 
 def _stage_lines(run: RunStorage, trials: pd.DataFrame) -> list[str]:
     """One line per stage: its status in ``stages.json``, trial counts, locked values."""
-    from tune_jobs.plan.stages import read_progress
+    from tune_jobs.results.stage_progress import read_progress
 
     out: list[str] = []
     stage_of = (

@@ -1,4 +1,4 @@
-"""Coarse-to-fine stages: the shrink rule, stage specs, and stage progress in RUN_DIR.
+"""Coarse-to-fine stages, the pure half: the shrink rule and the spec of each stage.
 
 The rule (also ``docs/search.md``, "Stages"): stage ``k`` (k >= 2) takes the ``top_k``
 best configurations of stage ``k - 1`` (ranked as ``repeats.rank_configs`` ranks them:
@@ -11,10 +11,8 @@ median over repeats) and, per parameter still searched in stage ``k - 1``:
   integer kinds rounded outwards to integers; the kind (and ``q``) stays;
 - ``choice``/``grid``/``weighted_choice``: a ``choice`` of the values the top-k used.
 
-Stage 1 is Tune's experiment in RUN_DIR itself; stage ``k`` is its own Tune experiment
-in ``RUN_DIR/stages/stage<k>/``. ``RUN_DIR/stages.json`` records each stage's status
-(``running``/``done``), derived space and fixed config, so ``tune-jobs resume`` knows
-where to continue.
+Running the stages one after another is ``tune_jobs.run.stages``; their progress file
+in RUN_DIR is ``tune_jobs.results.stage_progress``.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from tune_jobs.errors import SpecError, UserError
+from tune_jobs.errors import SpecError
 from tune_jobs.nested import set_dotted
 from tune_jobs.search import conditional
 from tune_jobs.spec.domains import Domain
@@ -36,26 +34,15 @@ from tune_jobs.spec.schema import TIME_TO_TARGET, SearchSpec, SweepSpec
 
 __all__ = [
     "STAGEABLE_KINDS",
-    "STAGES_DIR",
-    "STAGES_FILE",
     "Refinement",
     "check_stageable",
     "describe_stages",
     "locked_config",
     "nominal_stage_spec",
-    "read_progress",
     "refine_space",
-    "space_from_data",
-    "stage_record",
     "stage_spec",
     "top_configs",
-    "write_progress",
 ]
-
-#: Progress of a staged sweep, inside RUN_DIR.
-STAGES_FILE = "stages.json"
-#: Tune experiments of stages 2, 3, ... live below this folder of RUN_DIR.
-STAGES_DIR = "stages"
 
 _RANGE_KINDS = ("uniform", "quniform", "loguniform", "qloguniform", "randint", "qrandint")
 _LOG_KINDS = ("loguniform", "qloguniform", "lograndint")
@@ -277,54 +264,3 @@ def describe_stages(spec: SweepSpec, stage1_configs: int) -> list[str]:
         "range; choices keep the values the top-k used (docs/search.md, Stages)"
     )
     return lines
-
-
-# --- progress file --------------------------------------------------------------
-def _space_to_data(space: dict[str, Domain]) -> dict[str, Any]:
-    return {k: {d.kind: list(d.args)} for k, d in space.items()}
-
-
-def space_from_data(data: dict[str, Any]) -> dict[str, Domain]:
-    """Inverse of the ``space`` field written to ``stages.json``."""
-    out = {}
-    for key, value in data.items():
-        ((kind, args),) = value.items()
-        out[key] = Domain(kind, tuple(args))
-    return out
-
-
-def read_progress(run: Any) -> list[dict[str, Any]]:
-    """The stage records of ``stages.json`` (empty if the run has none)."""
-    if not run.exists(STAGES_FILE):
-        return []
-    try:
-        return list(json.loads(run.read_bytes(STAGES_FILE))["stages"])
-    except (ValueError, KeyError) as err:
-        raise UserError(f"{run.path(STAGES_FILE)}: unreadable stage progress ({err})") from None
-
-
-def write_progress(run: Any, records: list[dict[str, Any]]) -> None:
-    """Rewrite ``stages.json`` atomically."""
-    text = json.dumps({"stages": records}, indent=1, default=str)
-    run.write_bytes(text.encode(), STAGES_FILE)
-
-
-def stage_record(
-    index: int,
-    name: str,
-    space: dict[str, Domain],
-    config: dict[str, Any],
-    locked: dict[str, Any],
-    configs: int,
-) -> dict[str, Any]:
-    """One ``stages.json`` entry (status ``running``)."""
-    return {
-        "index": index,
-        "name": name,
-        "status": "running",
-        "dir": "." if index == 1 else f"{STAGES_DIR}/stage{index}",
-        "space": _space_to_data(space),
-        "config": config,
-        "locked": locked,
-        "configs": configs,
-    }

@@ -6,7 +6,6 @@ stopping rules into the objects ``Tuner`` takes, sharing one ``ResultTracker``.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from tune_jobs.plan.run_plan import RunPlan, repeat_base
 from tune_jobs.schedulers import SchedulerRequest, create_scheduler
 from tune_jobs.search import SearchRequest, create_searcher
 from tune_jobs.spec.schema import TIME_TO_TARGET, SweepSpec
+from tune_jobs.stopping.stoppers import MaxIterationStopper, MaxTimeStopper, PlateauStopper
 from tune_jobs.stopping.tracker import ResultTracker, TrackerRules
 
 __all__ = ["Strategy", "build_strategy", "tracker_rules"]
@@ -53,74 +53,6 @@ def tracker_rules(spec: SweepSpec) -> TrackerRules:
         divergence_grace=divergence.grace_results if divergence else 1,
         divergence_mode=watched_mode,
     )
-
-
-class _MaxIterationStopper:
-    """Stops a trial once its ``training_iteration`` reaches ``max_iterations``.
-
-    Not Ray's ``MaximumIterationStopper``: that one counts results, and its counts come
-    back with the experiment snapshot on resume, so the iterations a restored trial
-    re-reports after its checkpoint were counted twice and the trial stopped early.
-    """
-
-    def __init__(self, max_iterations: int) -> None:
-        self.max_iterations = max_iterations
-
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        return int(result.get("training_iteration") or 0) >= self.max_iterations
-
-    def stop_all(self) -> bool:
-        return False
-
-
-class _MaxTimeStopper:
-    """Stops a trial after ``max_time_s`` seconds of its own training time."""
-
-    def __init__(self, max_time_s: float) -> None:
-        self.max_time_s = max_time_s
-
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        return float(result.get("time_total_s") or 0.0) >= self.max_time_s
-
-    def stop_all(self) -> bool:
-        return False
-
-
-class _PlateauStopper:
-    """Stops a trial whose ``metric`` has a standard deviation below ``std`` over its
-    last ``num_results`` iterations that report it, from ``training_iteration``
-    ``grace_period`` on.
-
-    Not Ray's ``TrialPlateauStopper``: that one counts results, so a restored trial's
-    re-reported iterations fill its window twice, and it puts results without the metric
-    into the window (a trainable that evaluates every few steps would never plateau).
-    Here a re-reported iteration replaces what the trial reported for it and after it.
-    """
-
-    def __init__(self, metric: str, std: float, num_results: int, grace_period: int) -> None:
-        self.metric = metric
-        self.std = std
-        self.num_results = num_results
-        self.grace_period = grace_period
-        self._windows: dict[str, dict[int, float]] = {}
-
-    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        iteration = int(result.get("training_iteration") or 0)
-        window = self._windows.setdefault(trial_id, {})
-        for superseded in [i for i in window if i >= iteration]:  # restored: rewound
-            del window[superseded]
-        value = result.get(self.metric)
-        if value is None:
-            return False
-        window[iteration] = float(value)
-        if len(window) > self.num_results:
-            del window[min(window)]
-        if iteration < self.grace_period or len(window) < self.num_results:
-            return False
-        return statistics.pstdev(window.values()) < self.std
-
-    def stop_all(self) -> bool:
-        return False
 
 
 def build_strategy(plan: RunPlan) -> Strategy:
@@ -184,13 +116,13 @@ def build_strategy(plan: RunPlan) -> Strategy:
         )
     ]
     if spec.stop.max_iterations is not None:
-        stoppers.append(_MaxIterationStopper(spec.stop.max_iterations))
+        stoppers.append(MaxIterationStopper(spec.stop.max_iterations))
     if spec.stop.max_time_s is not None:
-        stoppers.append(_MaxTimeStopper(spec.stop.max_time_s))
+        stoppers.append(MaxTimeStopper(spec.stop.max_time_s))
     plateau = spec.stop.plateau
     if plateau is not None:
         stoppers.append(
-            _PlateauStopper(
+            PlateauStopper(
                 metric=plateau.metric or spec.metric,
                 std=plateau.std,
                 num_results=plateau.num_results,

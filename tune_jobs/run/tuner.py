@@ -7,7 +7,7 @@ A staged sweep (``stages:``) runs one Tune experiment per stage: stage 1 in RUN_
 itself, stage ``k`` in ``RUN_DIR/stages/stage<k>``; all write the same Parquet tables
 and TensorBoard folder of RUN_DIR. ``RUN_DIR/stages.json`` records each stage's status
 and derived space: ``resume`` restores the stage that was running (never re-running a
-finished one) and then runs the stages after it (``tune_jobs.plan.stages``).
+finished one) and then runs the stages after it (``tune_jobs.run.stages``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.names import FINISHED_STATUSES, SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan.run_plan import RunPlan, make_plan, repeat_base
 from tune_jobs.results.parquet_sink import ParquetResultsSink
 from tune_jobs.results.snapshot import check_snapshot, refuse_silent_restart
@@ -29,6 +29,7 @@ from tune_jobs.results.storage import (  # absolute_storage: re-exported
     split_storage,
     storage_failure,
 )
+from tune_jobs.results.tables import load_trials
 from tune_jobs.results.tensorboard_sink import TensorBoardSink
 from tune_jobs.run.assemble import build_strategy
 from tune_jobs.run.connect import init_ray
@@ -39,6 +40,7 @@ from tune_jobs.run.setup import (
     prepare_run_dir,
     tuner_state_is_damaged,
 )
+from tune_jobs.run.stages import run_later_stages, spec_from_record
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
@@ -47,8 +49,6 @@ from tune_jobs.trial.trainable import resolve_trainable
 #: ``SweepOutcome.stop_reason`` of a sweep stopped at its first trial error.
 FAIL_FAST = "fail_fast"
 
-#: Trial statuses in trials.parquet that mean "done" (not resumable).
-FINISHED_STATUSES = ("TERMINATED", "ERROR", "DIVERGED", "SKIPPED")
 
 __all__ = [
     "FAIL_FAST",
@@ -86,7 +86,7 @@ class SweepOutcome:
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
     """Start a new sweep for ``plan`` (all its stages); RUN_DIR must not hold a previous run."""
-    from tune_jobs.plan.stages import stage_record, write_progress
+    from tune_jobs.results.stage_progress import stage_record, write_progress
 
     spec = plan.spec
     run = RunStorage.for_run(spec.storage, spec.name)
@@ -111,7 +111,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
         raise UserError(
             f"{run_dir}: not a resumable tune-jobs run (no {SPEC_FILE} or {TUNER_STATE_FILE})"
         )
-    from tune_jobs.plan.stages import read_progress
+    from tune_jobs.results.stage_progress import read_progress
 
     source = run.path(SPEC_FILE)
     raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
@@ -127,11 +127,11 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     rel = current["dir"]
     if current["index"] > 1 and not run.exists(rel, TUNER_STATE_FILE):
         # Killed before Tune wrote this stage's state: nothing of it ran; start it.
-        plan = make_plan(_spec_from_record(spec, records), source)
+        plan = make_plan(spec_from_record(spec, records), source)
         tuner = _build_tuner(plan, trainable, run, stage=current["index"])
     else:
         if tuner_state_is_damaged(run, rel):  # driver killed while Tune rewrote it
-            stage_spec = _spec_from_record(spec, records) if current["index"] > 1 else spec
+            stage_spec = spec_from_record(spec, records) if current["index"] > 1 else spec
             _build_tuner(make_plan(stage_spec, source), trainable, run, current["index"])
             print(f"tune-jobs: {TUNER_STATE_FILE} was cut short; rebuilt it", file=sys.stderr)
         for line in check_snapshot(run, rel, run_dir):  # older runs: a cut-short state file
@@ -149,26 +149,6 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     return _finish(spec, source, trainable, run, outcome)
 
 
-def _spec_from_record(spec: SweepSpec, records: list[dict[str, Any]]) -> SweepSpec:
-    """The ``SweepSpec`` of the last recorded stage (index >= 2)."""
-    from tune_jobs.plan.stages import space_from_data, stage_spec
-
-    record, previous = records[-1], records[-2]
-    space = space_from_data(record["space"])
-    return stage_spec(spec, record["index"], space, record["config"], previous["configs"])
-
-
-def _stage_statuses(spec: SweepSpec, run: RunStorage, stage: int) -> dict[str, int]:
-    from analysis.load import load_trials
-
-    trials = load_trials(_run_dir(spec, run))
-    if trials.empty:
-        return {}
-    if "stage" in trials.columns:
-        trials = trials[trials["stage"].fillna(1).astype(int) == stage]
-    return trials["status"].value_counts().to_dict()
-
-
 def _run_dir(spec: SweepSpec, run: RunStorage) -> str:
     """RUN_DIR as ``analysis.load`` takes it (a path, or the URI)."""
     return run.root if run.is_local else join_storage(spec.storage, spec.name)
@@ -183,10 +163,17 @@ def _finish(
 ) -> SweepOutcome:
     """Run the stages after the one ``outcome`` finished, then print the median ranking."""
     if spec.stages:
-        outcome = _later_stages(spec, source, trainable, run, outcome)
+        outcome = run_later_stages(
+            spec,
+            source,
+            run,
+            _run_dir(spec, run),
+            outcome,
+            lambda plan, stage: _fit(_build_tuner(plan, trainable, run, stage), spec, run),
+            lambda: _outcome(spec, run),
+        )
     assert outcome is not None
     if spec.repeats.n > 1:
-        from analysis.load import load_trials
         from tune_jobs.results.ranking import Objective, summary_lines
         from tune_jobs.spec.loader import spec_to_dict
 
@@ -197,80 +184,10 @@ def _finish(
     return outcome
 
 
-def _later_stages(
-    spec: SweepSpec,
-    source: str,
-    trainable: Any,
-    run: RunStorage,
-    outcome: SweepOutcome | None,
-) -> SweepOutcome:
-    """Mark the current stage done and run every later stage, one after the other."""
-    from analysis.load import load_trials
-    from tune_jobs.plan.stages import (
-        locked_config,
-        read_progress,
-        refine_space,
-        space_from_data,
-        stage_record,
-        stage_spec,
-        top_configs,
-        write_progress,
-    )
-
-    records = read_progress(run)
-    while True:
-        current = records[-1]
-        index = current["index"]
-        statuses = _stage_statuses(spec, run, index)
-        if any(status not in FINISHED_STATUSES for status in statuses):
-            assert outcome is not None
-            return outcome  # interrupted: `tune-jobs resume` continues this stage
-        if current["status"] == "running":
-            current["status"] = "done"
-            write_progress(run, records)
-        if current["status"] == "skipped" or index > len(spec.stages):
-            break
-        if statuses.get("SKIPPED"):
-            print(f"\nstage {index} stopped the sweep early; later stages are not run")
-            break
-        nxt = spec.stages[index - 1]
-        name = spec.stage_name(index + 1)
-        space = space_from_data(current["space"])
-        top = top_configs(load_trials(_run_dir(spec, run)), spec, index, nxt.top_k, list(space))
-        if not top:
-            raise UserError(
-                f"{run.root}: stage {index + 1} ({name}): no configuration of stage {index} "
-                f"finished with a value of {spec.metric}; cannot derive its space"
-            )
-        refined = refine_space(space, spec.space, top, nxt.widen)
-        config = locked_config(current["config"], refined.locked)
-        record = stage_record(index + 1, name, refined.space, config, refined.locked, 0)
-        locked = ", ".join(f"{k}={v}" for k, v in refined.locked.items()) or "none"
-        if not refined.space:
-            record["status"] = "skipped"
-            records.append(record)
-            write_progress(run, records)
-            print(f"\nstage {index + 1} ({name}): the top {len(top)} agree on every parameter")
-            print(f"  ({locked}); nothing left to search, later stages are not run")
-            break
-        stage_sweep = stage_spec(spec, index + 1, refined.space, config, current["configs"])
-        plan = make_plan(stage_sweep, source)
-        record["configs"] = plan.num_configs
-        records.append(record)
-        write_progress(run, records)
-        print(f"\nstage {index + 1} ({name}): {plan.num_trials} trials; locked: {locked}")
-        for key, domain in refined.space.items():
-            print(f"  {key}: {domain.describe()}")
-        outcome = _fit(_build_tuner(plan, trainable, run, stage=index + 1), spec, run)
-    if outcome is None:
-        outcome = _outcome(spec, run)
-    return outcome
-
-
 def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1) -> Any:
     from ray import tune
 
-    from tune_jobs.plan.stages import STAGES_DIR
+    from tune_jobs.results.stage_progress import STAGES_DIR
 
     spec = plan.spec
     configure_tune()
@@ -331,6 +248,33 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
     )
 
 
+def build_pilot_tuner(
+    spec: SweepSpec,
+    trainable: Any,
+    config: dict[str, Any],
+    storage_path: str,
+    iterations: int,
+    callback: Any,
+) -> Any:
+    """The Tuner of a ``validate --pilot`` trial: one config, ``iterations`` results, in
+    a throw-away ``storage_path``, with no result files of Tune's own."""
+    from ray import tune
+
+    configure_tune()
+    return tune.Tuner(
+        tune.with_resources(trainable, spec.resources.as_ray()),
+        param_space=config,
+        tune_config=tune.TuneConfig(num_samples=1),
+        run_config=tune.RunConfig(
+            name="pilot",
+            storage_path=storage_path,
+            stop={"training_iteration": iterations},
+            callbacks=[callback],
+            verbose=0,
+        ),
+    )
+
+
 def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
     try:
         tuner.fit()
@@ -361,8 +305,6 @@ def _user_error_in(err: BaseException) -> UserError | None:
 
 
 def _outcome(spec: SweepSpec, run: RunStorage) -> SweepOutcome:
-    from analysis.load import load_trials
-
     trials = load_trials(_run_dir(spec, run))
     statuses = trials["status"].value_counts().to_dict() if not trials.empty else {}
     best_trial = best_value = None
