@@ -7,7 +7,7 @@ Run from the repository root with the project's venv active::
 
 A trivial function trainable (``quick``: ``--results`` calls of ``tune.report``, no
 checkpoint, no sleep) runs ``--trials`` times (random search over one ``x``; the spec's
-defaults otherwise, so ``reuse_actors`` is on) on a ``cluster/local.py`` cluster (a head
+defaults otherwise, so ``reuse_actors`` is on) on a ``cluster/local/`` cluster (a head
 with ``--head-cpus`` CPUs and ``--workers`` workers of ``--worker-cpus``; one CPU per
 trial). ``--embedded`` runs on a local Ray started by the runner instead.
 

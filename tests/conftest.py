@@ -21,7 +21,7 @@ _cli_cluster: list = []  # the shared Ray of ``cli_env`` once started (a LocalCl
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a ``tune-jobs`` subprocess that joins one real single-node Ray
-    (``cluster/local.py``: 2 CPUs, token auth) shared by the whole test session.
+    (``cluster/local/``: 2 CPUs, token auth) shared by the whole test session.
 
     A CLI run that starts its own embedded Ray spends about 5 s on it; one that joins
     a running Ray does not (measured: 15 s vs 10 s for a 2-trial sweep). The cluster is

@@ -1,7 +1,8 @@
 """Report results and checkpoints through Ray Tune, and restore the latest checkpoint.
 
 A checkpoint is one ``checkpoint.pt`` holding a plain dict with fixed keys; this module
-is the only place trainables touch Ray (``ray.tune.report``, ``ray.tune.get_checkpoint``).
+is the only place trainables touch Ray (``ray.tune.report``, ``ray.tune.get_checkpoint``,
+and the CPUs Ray assigned to the trial).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["CHECKPOINT_FILE", "load_checkpoint", "report", "rng_state", "set_rng_state"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "assigned_cpus",
+    "load_checkpoint",
+    "report",
+    "rng_state",
+    "set_rng_state",
+]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -39,6 +47,15 @@ def load_checkpoint() -> dict[str, Any] | None:
         return None
     with checkpoint.as_directory() as path:
         return torch.load(Path(path) / CHECKPOINT_FILE, map_location="cpu", weights_only=False)
+
+
+def assigned_cpus() -> float | None:
+    """The CPUs Ray assigned to this trial; ``None`` outside a Ray worker."""
+    import ray
+
+    if not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().get_assigned_resources().get("CPU")
 
 
 def rng_state(generator: torch.Generator) -> dict[str, Any]:

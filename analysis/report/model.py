@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Figure", "Report", "Section", "Table"]
+__all__ = ["Figure", "Report", "Section", "Table", "display_frame", "figure"]
 
 
 @dataclass
@@ -64,3 +64,22 @@ class Report:
     title: str
     summary: list[str]
     sections: list[Section]
+
+
+def figure(key: str, title: str, builder: Callable[..., Any], *args: Any, **kwargs: Any) -> Figure:
+    """A ``Figure`` from a library figure builder that takes ``backend=``: the plotly form
+    now, the matplotlib form when the PNG is written."""
+    return Figure(
+        key,
+        title,
+        plotly=builder(*args, backend="plotly", **kwargs),
+        matplotlib=lambda: builder(*args, backend="matplotlib", **kwargs),
+    )
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns renamed for reading (``config/lr`` -> ``lr``); values untouched."""
+    renamed = {c: str(c).removeprefix("config/") for c in frame.columns}
+    if len(set(renamed.values())) < len(renamed):  # a parameter named like a metric
+        return frame
+    return frame.rename(columns=renamed)

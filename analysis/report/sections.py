@@ -21,9 +21,9 @@ import pandas as pd
 from analysis._checks import metric_columns
 from analysis.export import best_config, spec_fragment
 from analysis.ranking import best_trial, leaderboard
-from analysis.report.model import Figure, Report, Section, Table
+from analysis.report.model import Figure, Report, Section, Table, display_frame, figure
 
-__all__ = ["build_sections", "display_frame", "figure"]
+__all__ = ["build_sections"]
 
 _RUNNING = ("RUNNING", "PENDING", "PAUSED")
 _MAX_EXTRA_METRICS = 6
@@ -50,25 +50,6 @@ def build_sections(run: Any, metric: str, mode: str) -> Report:
             if section is not None:
                 sections.append(section)
     return Report(f"Sweep report: {run.name}", _summary(run, metric, mode), sections)
-
-
-def figure(key: str, title: str, builder: Callable[..., Any], *args: Any, **kwargs: Any) -> Figure:
-    """A ``Figure`` from a library figure builder that takes ``backend=``: the plotly form
-    now, the matplotlib form when the PNG is written."""
-    return Figure(
-        key,
-        title,
-        plotly=builder(*args, backend="plotly", **kwargs),
-        matplotlib=lambda: builder(*args, backend="matplotlib", **kwargs),
-    )
-
-
-def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Columns renamed for reading (``config/lr`` -> ``lr``); values untouched."""
-    renamed = {c: str(c).removeprefix("config/") for c in frame.columns}
-    if len(set(renamed.values())) < len(renamed):  # a parameter named like a metric
-        return frame
-    return frame.rename(columns=renamed)
 
 
 def _guarded(builder: Callable[..., Section | None], run: Any, metric: str, mode: str):

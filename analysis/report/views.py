@@ -9,8 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.report.model import Figure, Section, Table
-from analysis.report.sections import display_frame, figure
+from analysis.report.model import Figure, Section, Table, display_frame, figure
 from analysis.report.views_answers import per_parameter_answers
 from analysis.report.views_structure import lr_vs_structure, structure
 

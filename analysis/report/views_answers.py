@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.answers import TIME_TO_TARGET, answer, categorical_params, per_value
-from analysis.report.model import Section, Table
-from analysis.report.sections import display_frame
+from analysis.report.model import Section, Table, display_frame
 
 __all__ = ["answer_params", "one_factor_rows", "per_parameter_answers"]
 

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.answers import answer, per_value
-from analysis.report.model import Section, Table
-from analysis.report.sections import display_frame, figure
+from analysis.report.model import Section, Table, display_frame, figure
 from analysis.report.views_answers import one_factor_rows
 
 __all__ = ["lr_vs_structure", "structure"]

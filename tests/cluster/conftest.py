@@ -1,4 +1,4 @@
-"""A real 2-node loopback cluster (cluster/local.py) shared by the tests of a module."""
+"""A real 2-node loopback cluster (cluster/local/) shared by the tests of a module."""
 
 from __future__ import annotations
 

@@ -16,7 +16,13 @@ from typing import Any
 
 import torch
 
-from trainables._checkpoint import load_checkpoint, report, rng_state, set_rng_state
+from trainables._checkpoint import (
+    assigned_cpus,
+    load_checkpoint,
+    report,
+    rng_state,
+    set_rng_state,
+)
 from trainables._config import build_config
 from trainables.lm.config import PRESETS, LMConfig
 from trainables.lm.model import GPT
@@ -129,16 +135,7 @@ def _set_cpu_threads() -> int:
     threads whatever the environment says (fractional CPUs: at least 1). Outside a Ray
     worker (no assignment) torch's default is kept. Returns the thread count in use.
     """
-    try:
-        import ray
-
-        cpus = (
-            ray.get_runtime_context().get_assigned_resources().get("CPU")
-            if ray.is_initialized()
-            else None
-        )
-    except Exception:  # no Ray, or not inside a worker
-        cpus = None
+    cpus = assigned_cpus()
     if cpus:
         torch.set_num_threads(max(1, int(cpus)))
     return torch.get_num_threads()

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tune_jobs.nested import set_dotted
 from tune_jobs.spec.domains import Domain
-from tune_jobs.spec.search_schema import SchedulerSpec
+
+if TYPE_CHECKING:  # the spec validates scheduler names against this registry
+    from tune_jobs.spec.search_schema import SchedulerSpec
 
 __all__ = ["SCHEDULERS", "SchedulerRequest", "create_scheduler", "resolve_max_t"]
 
@@ -33,7 +35,8 @@ class SchedulerRequest:
 
     metric: str
     mode: str
-    settings: SchedulerSpec = field(default_factory=SchedulerSpec)
+    settings: SchedulerSpec
+    """The spec's ``scheduler:`` block."""
     max_t: float | None = None
     """The resolved ``max_t`` (``resolve_max_t``)."""
     space: dict[str, Domain] = field(default_factory=dict)

@@ -377,9 +377,3 @@ def _list_nodes(dashboard_url: str, token: str | None) -> list[dict[str, Any]]:
             }
         )
     return nodes
-
-
-if __name__ == "__main__":
-    from cluster.local_cli import main
-
-    raise SystemExit(main())

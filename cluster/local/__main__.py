@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from cluster.local import LocalCluster, WorkerSpec
+from cluster.local.cluster import LocalCluster, WorkerSpec
 
 __all__ = ["main"]
 
@@ -63,3 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, RuntimeError, ValueError) as err:
         print(f"cluster.local: error: {err}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
