@@ -1,4 +1,4 @@
-"""The Pareto front of two metrics (e.g. loss vs training time, seed 002)."""
+"""The Pareto front of two metrics (e.g. loss vs training time)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Learning-rate stability of an LR sweep (seeds 000, 004): best LR, largest stable LR."""
+"""Learning-rate stability of an LR sweep: best LR, largest stable LR."""
 
 from __future__ import annotations
 

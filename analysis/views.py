@@ -1,4 +1,4 @@
-"""Figure builders (the views of issue 6); implemented in ``analysis.plots``.
+"""Figure builders (the report's views); implemented in ``analysis.plots``.
 
 Every builder takes DataFrames (``trials``, ``metrics``) and a ``backend``:
 ``"plotly"`` returns a ``plotly.graph_objects.Figure`` (``figure_to_html`` for HTML),

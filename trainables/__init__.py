@@ -45,7 +45,7 @@ BUILTIN_TRAINABLES: dict[str, BuiltinTrainable] = {
     "denoise": BuiltinTrainable(
         "trainables.denoise:train",
         "Denoising autoencoder on synthetic n-blob data, reports hidden-unit blob diagnostics "
-        "(n_clusters, silhouette); presets tiny, default, reference (seed 000)",
+        "(n_clusters, silhouette); presets tiny, default, reference (the full-size experiment)",
         "test_loss",
         "trainables.denoise:DenoiseConfig,PRESETS",
     ),

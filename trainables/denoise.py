@@ -1,4 +1,4 @@
-"""Denoising autoencoder whose hidden units form blobs: seed 000's experiment, built in.
+"""Denoising autoencoder whose hidden units form blobs: the blob-structure experiment, built in.
 
 Data model (synthetic, made in-process from ``data_seed``, the same for every trial):
 ``n_blobs`` directions ``mu_c`` of norm sqrt(d) pointing to the corners of a centred
@@ -116,7 +116,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 16,
         "epochs": 5,
     },
-    # Seed 000's reference: d=1024, n_train=300k, 12 epochs, batch 10240, lr 0.01, init
+    # The reference experiment: d=1024, n_train=300k, 12 epochs, batch 10240, lr 0.01, init
     # 0.02. The seed states neither width nor noise: hidden 24 and noise 4 (SNR ~8) are ours.
     "reference": {
         "d": 1024,

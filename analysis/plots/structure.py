@@ -1,4 +1,4 @@
-"""A final metric against one parameter (seed 000: learning rate vs silhouette), coloured
+"""A final metric against one parameter (e.g. learning rate vs silhouette), coloured
 by a third column (the cluster count), with the median per value."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Trade-off views: time vs loss (seed 000), batch size vs throughput (seed 000), the
-Pareto front of two metrics (seed 002) and stage 1 vs stage 2 (seed 003)."""
+"""Trade-off views: time vs loss, batch size vs throughput, the
+Pareto front of two metrics and stage 1 vs stage 2."""
 
 from __future__ import annotations
 

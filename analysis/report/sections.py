@@ -4,7 +4,7 @@ Always: a summary, the leaderboard, the best configuration, parameter importance
 learning curves. The views that fit the sweep (``analysis.report.views``) follow: the
 LR stability view for an LR sweep, the stage comparison for staged sweeps, repeats
 aggregated with confidence intervals, the time-to-target ranking, per-parameter answers
-(which value wins), the cluster-structure views (seed 000), time vs loss, batch size vs
+(which value wins), the cluster-structure views, time vs loss, batch size vs
 throughput, the Pareto front, parallel coordinates. Works on partial results (mid-run).
 """
 

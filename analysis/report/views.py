@@ -182,7 +182,7 @@ def _time_vs_loss(run: Any, metric: str, mode: str) -> Section | None:
     trials = run.trials
     if not _finite_varies(trials, "time_total_s") or not _finite_varies(trials, metric):
         return None
-    # Seed 000 colours by the cluster count the run found; else throughput or a parameter.
+    # A structure sweep colours by the cluster count the run found; else throughput or a parameter.
     clusters = (
         "n_clusters" in trials
         and pd.to_numeric(trials["n_clusters"], errors="coerce").notna().any()

@@ -1,6 +1,6 @@
 """The report's per-parameter answers: for every categorical or grid parameter (and every
 one-factor variant parameter), the median final metric per value and one sentence naming
-the value that wins (seed 003: "which orthogonaliser reaches the target fastest?")."""
+the value that wins (e.g. "which orthogonaliser reaches the target fastest?")."""
 
 from __future__ import annotations
 

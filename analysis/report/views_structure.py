@@ -1,4 +1,4 @@
-"""The report's structure views (seed 000): did the blob structure emerge (per trial
+"""The report's structure views: did the blob structure emerge (per trial
 ``n_clusters`` against the data's true count, ``silhouette``), does it hold when trained
 longer, and learning rate vs silhouette. They appear only when the trials carry
 ``n_clusters`` / ``silhouette`` (the ``denoise`` trainable reports both, and its true

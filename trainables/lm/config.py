@@ -216,7 +216,7 @@ class LMConfig:
 
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {},
-    # The 17M-parameter TinyStories model of seed 004 (CS336 assignment 1).
+    # The 17M-parameter TinyStories model (CS336 assignment 1).
     "cs336-17m": {
         "vocab_size": 10000,
         "context": 256,
@@ -253,7 +253,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 5,
         "compile": True,
     },
-    # modded-nanogpt scale (seed 003): 11 x 768, Muon.
+    # modded-nanogpt scale (the speedrun GPT): 11 x 768, Muon.
     "modded-155m": {
         "vocab_size": 50304,
         "context": 1024,

@@ -1,4 +1,4 @@
-"""``tune-jobs report``, ``best`` and ``export``: the analysis commands (issue 6).
+"""``tune-jobs report``, ``best`` and ``export``: the analysis commands.
 
 Each reads a RUN_DIR (local or URI) through ``analysis.load_run``; user mistakes (no
 such run, no results yet, an unknown metric) raise ``UserError`` (one line, exit 2).

@@ -1,5 +1,5 @@
-"""The ``tune-jobs`` command line: run, validate, resume, status, trainables (and the
-analysis and cluster commands of ``cli_analysis`` and ``cli_cluster``).
+"""The ``tune-jobs`` command line: run, validate, resume, status and trainables here; report,
+best and export in ``cli.analysis``, submit in ``cli.cluster``.
 
 User mistakes (bad spec, bad flag, missing run) print one line and exit with code 2.
 """

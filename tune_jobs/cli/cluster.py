@@ -1,4 +1,4 @@
-"""``tune-jobs submit``: sweeps as Ray jobs on a cluster (issue 5).
+"""``tune-jobs submit``: sweeps as Ray jobs on a cluster.
 
 ``tune-jobs submit SPEC --address URL [--follow]`` validates the spec here, uploads the
 working directory and prints the job id; ``--stop JOB_ID`` stops a job; ``--resume RUN_DIR``

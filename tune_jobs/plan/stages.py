@@ -1,7 +1,7 @@
 """Coarse-to-fine stages, the pure half: the shrink rule and the spec of each stage.
 
 The rule (also ``docs/search.md``, "Stages"): stage ``k`` (k >= 2) takes the ``top_k``
-best configurations of stage ``k - 1`` (ranked as ``repeats.rank_configs`` ranks them:
+best configurations of stage ``k - 1`` (ranked as ``tune_jobs.results.ranking`` ranks them:
 by the spec's metric and mode, time-to-target censored, DIVERGED/ERROR never on top,
 median over repeats) and, per parameter still searched in stage ``k - 1``:
 
