@@ -1,11 +1,24 @@
-"""Helpers for nested config mappings addressed by dotted keys (``optimizer.lr``)."""
+"""Nested config mappings addressed by dotted keys (``optimizer.lr``): the one place that
+walks them."""
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
-__all__ = ["deep_merge", "grid_expansion", "has_path", "set_dotted"]
+__all__ = [
+    "MISSING",
+    "deep_merge",
+    "get_dotted",
+    "grid_expansion",
+    "has_path",
+    "set_dotted",
+    "without_dotted",
+]
+
+#: What ``get_dotted`` returns for a path that is not there (``None`` can be a value).
+MISSING: Any = object()
 
 
 def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -34,12 +47,29 @@ def set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 def has_path(tree: dict[str, Any], dotted: str) -> bool:
     """Whether ``a.b.c`` exists in a nested dict."""
-    node: Any = tree
+    return get_dotted(tree, dotted) is not MISSING
+
+
+def get_dotted(tree: Any, dotted: str, default: Any = MISSING) -> Any:
+    """The value at ``a.b.c`` of a nested dict, else ``default``."""
+    node = tree
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            return False
+            return default
         node = node[part]
-    return True
+    return node
+
+
+def without_dotted(tree: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """A deep copy of ``tree`` without ``a.b.c`` (unchanged when it is not there)."""
+    out = copy.deepcopy(tree)
+    *parents, leaf = dotted.split(".")
+    node: Any = out
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(leaf, None)
+    return out
 
 
 def grid_expansion(overrides: dict[str, Any], grid_sizes: dict[str, int]) -> int:
