@@ -4,8 +4,8 @@ A staged sweep keeps every stage in the same two tables (column ``stage``); the
 loaders return all stages unless ``stage`` picks one. ``load_run`` bundles both tables
 with the run's spec (metric, mode, searched parameters) as a ``SweepRun``.
 
-Readers never see half-written files: the sink writes under a ``.tmp-*`` name and
-renames (dataset readers skip names starting with ``.`` or ``_``). A part file that
+Readers never see half-written files: the sink writes a hidden temporary file and
+renames it (dataset readers skip names starting with ``.`` or ``_``). A part file that
 still cannot be read (a copy in progress, a foreign file) is skipped with a warning.
 """
 

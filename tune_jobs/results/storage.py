@@ -5,16 +5,17 @@ Storage URIs are pyarrow's (``s3://bucket/prefix?endpoint_override=host:port&sch
 environment (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, an instance role):
 a URI that carries them is refused, because the URI is written into ``spec.yaml``.
 
-Writes are atomic for readers: on a local disk a file is written under a temporary
-name and renamed; object stores (S3, GCS) publish an object only when its upload
-completes, so there the final name is written directly.
+Writes are atomic for readers: on a local disk every write goes through the
+all-or-nothing filesystem of ``tune_jobs.results.atomic_fs`` (a hidden temporary file
+renamed into place on close), the same one Tune writes its state through; object stores
+(S3, GCS) publish an object only when its upload completes, so there the final name is
+written directly.
 """
 
 from __future__ import annotations
 
 import io
 import posixpath
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -163,17 +164,8 @@ class RunStorage:
 
     def write_bytes(self, data: bytes, *parts: str) -> None:
         """Write a file so that readers see the old or the new content, never a part."""
-        final = self.path(*parts)
-        if not self.is_local:
-            with self.fs.open_output_stream(final) as out:
-                out.write(data)
-            return
-        tmp = posixpath.join(
-            posixpath.dirname(final), f".tmp-{uuid.uuid4().hex}-{posixpath.basename(final)}"
-        )
-        with self.fs.open_output_stream(tmp) as out:
+        with self.tune_filesystem.open_output_stream(self.path(*parts)) as out:
             out.write(data)
-        self.fs.move(tmp, final)  # rename(2): atomic on one local filesystem
 
     def write_parquet(self, table: pa.Table, *parts: str) -> None:
         """Write ``table`` as one Parquet file, atomically."""

@@ -70,4 +70,4 @@ def test_schema_part_lets_readers_see_columns_first_written_later(tmp_path: Path
     frame = pd.read_parquet(tmp_path / "metrics")
     assert sorted(frame.columns) == ["loss", "trial_id", "val_loss"]
     assert frame["val_loss"].isna().sum() == 1 and len(frame) == 2
-    assert not list(tmp_path.glob("metrics/.tmp-*"))  # atomic writes leave no temp files
+    assert not list(tmp_path.glob("metrics/.*"))  # atomic writes leave no temp files
