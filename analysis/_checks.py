@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tune_jobs.names import BOOKKEEPING_COLUMNS
+from tune_jobs.names import BAD_STATUSES, BOOKKEEPING_COLUMNS
 
 __all__ = ["BAD_STATUSES", "check_columns", "check_metric", "check_mode", "metric_columns"]
 
-#: Trial statuses whose metric values are not comparable results.
-BAD_STATUSES = ("DIVERGED", "ERROR")
 
 _BOOKKEEPING = frozenset({*BOOKKEEPING_COLUMNS, "timestamp"})
 

@@ -1,9 +1,11 @@
 """Rank trials and configurations: leaderboard, best trial, repeats, time to target.
 
-Ordering rules (the same everywhere): trials with a finite value of the metric and a
-status other than ``DIVERGED``/``ERROR`` come first, best first for the ``mode``; then
-diverged and errored trials; then trials without a value (not started, NaN). Ties keep
-``trial_id`` order, so rankings are deterministic.
+The order is the service's one rule (``tune_jobs.results.ranking``, the same that
+``tune-jobs run``, ``status``, ``best`` and later stages use): trials with a valid score
+and a status other than ``DIVERGED``/``ERROR`` come first, best first for the ``mode``;
+then diverged and errored trials, whatever they reported before; then trials without a
+value (not started, NaN). With ``metric: time_to_target_s`` trials that never reached
+the target are censored after those that did. Ties keep ``trial_id`` order.
 """
 
 from __future__ import annotations
@@ -13,19 +15,12 @@ import pandas as pd
 from scipy import stats
 
 from analysis._checks import BAD_STATUSES, check_columns, check_metric, check_mode
+from tune_jobs.results.ranking import Objective, rank_trials
+from tune_jobs.results.ranking import best_trial as rank_best_trial
 
 __all__ = ["aggregate_repeats", "best_trial", "leaderboard", "time_to_target_ranking"]
 
 _FRONT = ("trial_id", "status", "variant", "stage", "config_id", "repeat")
-
-
-def _sort_key(trials: pd.DataFrame, metric: str, mode: str) -> pd.DataFrame:
-    values = pd.to_numeric(trials[metric], errors="coerce").astype(float)
-    finite = np.isfinite(values)
-    bad = trials["status"].isin(BAD_STATUSES) if "status" in trials else False
-    group = np.where(~finite, 2, np.where(bad, 1, 0))
-    score = values if mode == "min" else -values
-    return pd.DataFrame({"_group": group, "_score": score.fillna(np.inf)}, index=trials.index)
 
 
 def leaderboard(
@@ -34,12 +29,15 @@ def leaderboard(
     mode: str = "min",
     top: int | None = None,
     params: list[str] | None = None,
+    objective: Objective | None = None,
 ) -> pd.DataFrame:
     """Trials ranked by ``metric``: best first, diverged/errored next, no value last.
 
     Returns every column of ``trials``, reordered: ``rank`` (1 = best), the bookkeeping
     columns, ``metric``, the parameters (``params``, default every ``config/`` column
-    that varies), then the rest. ``top`` keeps the first ``top`` rows.
+    that varies), then the rest. ``top`` keeps the first ``top`` rows. ``objective``
+    (default: ``metric`` and ``mode``) adds a time-to-target run's target, for the gap
+    that orders censored trials (``Objective.from_spec_dict(run.spec)``).
     """
     check_mode(mode)
     if trials.empty:
@@ -47,10 +45,7 @@ def leaderboard(
     check_metric(trials, metric)
     if top is not None and top < 1:
         raise ValueError(f"top must be a positive number of trials, got {top}")
-    key = _sort_key(trials, metric, mode)
-    key["_id"] = trials["trial_id"].astype(str) if "trial_id" in trials else trials.index
-    order = key.sort_values(["_group", "_score", "_id"], kind="stable").index
-    ranked = trials.loc[order].reset_index(drop=True)
+    ranked = rank_trials(trials, objective or Objective(metric, mode))
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     if params is None:
         params = [
@@ -63,14 +58,20 @@ def leaderboard(
     return ranked.head(top) if top is not None else ranked
 
 
-def best_trial(trials: pd.DataFrame, metric: str, mode: str = "min") -> pd.Series:
-    """The best trial's row (``ValueError`` if no trial has a finite, valid value)."""
-    ranked = leaderboard(trials, metric, mode, top=1)
-    if ranked.empty or not np.isfinite(float(ranked[metric].iloc[0])):
-        raise ValueError(f"no trial has a finite value of {metric!r} yet")
-    if "status" in ranked and ranked["status"].iloc[0] in BAD_STATUSES:
+def best_trial(
+    trials: pd.DataFrame, metric: str, mode: str = "min", objective: Objective | None = None
+) -> pd.Series:
+    """The best trial's row (``ValueError`` if no trial has a valid value)."""
+    check_mode(mode)
+    if not trials.empty:
+        check_metric(trials, metric)
+    best = rank_best_trial(trials, objective or Objective(metric, mode))
+    if best is not None:
+        return best
+    values = pd.to_numeric(trials.get(metric, pd.Series(dtype=float)), errors="coerce")
+    if np.isfinite(values.astype(float)).any():
         raise ValueError(f"every trial with a value of {metric!r} diverged or failed")
-    return ranked.iloc[0]
+    raise ValueError(f"no trial has a finite value of {metric!r} yet")
 
 
 def aggregate_repeats(

@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from tune_jobs.results.ranking import Objective
+
 __all__ = ["LR_NAMES", "SweepRun", "find_lr_column", "param_columns_of", "seed_key_of"]
 
 #: Parameter names (last dotted part, lower case) taken for a learning rate.
@@ -86,6 +88,14 @@ class SweepRun:
             metric = None
         mode = stop.get("target_mode") or (self.mode if metric == self.metric else None)
         return (metric or "", float(stop["target"]), mode or "min")
+
+    def objective(self, metric: str | None = None, mode: str | None = None) -> Objective:
+        """What ranks this run's trials (``tune_jobs.results.ranking``): the spec's
+        objective with its target, or ``metric``/``mode`` when another metric is asked."""
+        metric, mode = metric or self.metric, mode or self.mode or "min"
+        if metric == self.metric and mode == self.mode and self.spec:
+            return Objective.from_spec_dict(self.spec)
+        return Objective(str(metric), mode)
 
     @property
     def lr_column(self) -> str | None:

@@ -20,7 +20,7 @@ import pyarrow as pa
 import yaml
 
 from tune_jobs.names import METRICS_DIR, SCHEMA_PART, SPEC_FILE, TRIALS_FILE
-from tune_jobs.results.ranking import config_id
+from tune_jobs.results.repeats import config_id
 from tune_jobs.results.storage import RunStorage
 
 __all__ = ["synthesize_run"]

@@ -86,7 +86,9 @@ def _leaderboard(run: Any, metric: str, mode: str) -> Section:
     if trials.empty or metric not in trials:
         section.text.append(f"No results for `{metric}` yet.")
         return section
-    ranked = leaderboard(trials, metric, mode, params=run.param_columns)
+    ranked = leaderboard(
+        trials, metric, mode, params=run.param_columns, objective=run.objective(metric, mode)
+    )
     front = ["rank", "trial_id", "status"]
     front += [c for c in ("variant", "stage", "repeat") if _informative(ranked, c)]
     extras = [c for c in metric_columns(trials) if c != metric and c not in front]
@@ -115,7 +117,7 @@ def _best(run: Any, metric: str, mode: str) -> Section:
         section.text.append("No results yet.")
         return section
     try:
-        row = best_trial(run.trials, metric, mode)
+        row = best_trial(run.trials, metric, mode, objective=run.objective(metric, mode))
     except ValueError as err:
         section.text.append(str(err).capitalize() + ".")
         return section

@@ -13,7 +13,8 @@ from tests.conftest import write_spec
 from tune_jobs.errors import SpecError
 from tune_jobs.plan.run_plan import make_plan
 from tune_jobs.plan.stages import refine_space
-from tune_jobs.results.ranking import Objective, config_id, rank_configs, repeat_index
+from tune_jobs.results.ranking import Objective, rank_configs
+from tune_jobs.results.repeats import config_id, repeat_index
 from tune_jobs.spec import load_spec
 from tune_jobs.spec.domains import Domain
 

@@ -135,7 +135,7 @@ def _ranked(run: Any, metric: str, mode: str, top: int | None = None):
 
     if run.trials.empty or run.trials[metric].notna().sum() == 0:
         raise UserError(f"{_source(run)}: no results for {metric!r} yet")
-    return leaderboard(run.trials, metric, mode, top=top)
+    return leaderboard(run.trials, metric, mode, top=top, objective=run.objective(metric, mode))
 
 
 def _source(run: Any) -> str:

@@ -23,7 +23,8 @@ import pandas as pd
 import yaml
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import SPEC_FILE
+from tune_jobs.names import ACTIVE_STATUSES, ERROR, SPEC_FILE
+from tune_jobs.results.ranking import Objective, best_trial, rank_trials, summary_lines
 from tune_jobs.results.storage import RunStorage
 
 __all__ = [
@@ -48,7 +49,6 @@ THROUGHPUT_COLUMNS = (
 DEFAULT_STALL_AFTER_S = 300.0
 #: Finished trials shown in the table by default (running and pending are always shown).
 _FINISHED_SHOWN = 10
-_ACTIVE = ("RUNNING", "PENDING")
 _MAX_PARAMS = 4
 _GPU_HEADERS = {"gpu_util_pct": "gpu %", "gpu_mem_gb": "gpu mem"}
 
@@ -138,9 +138,9 @@ def status_lines(
             show_all=show_all,
         )
         out.append("")
-    if not trials.empty and metric in trials.columns and trials[metric].notna().any():
-        ranked = trials.dropna(subset=[metric]).sort_values(metric, ascending=mode == "min")
-        best = ranked.iloc[0]
+    objective = Objective.from_spec_dict(spec)
+    best = best_trial(trials, objective) if metric in trials.columns else None
+    if best is not None:
         params = {
             c.removeprefix("config/"): best[c]
             for c in trials.columns
@@ -154,11 +154,9 @@ def status_lines(
     repeats = spec.get("repeats") or 1
     n = repeats.get("n", 1) if isinstance(repeats, dict) else int(repeats)
     if n > 1 and not trials.empty and "config_id" in trials.columns:
-        from tune_jobs.results.ranking import Objective, summary_lines
-
         seed_key = repeats.get("seed_key", "seed") if isinstance(repeats, dict) else "seed"
-        out += summary_lines(trials, Objective.from_spec_dict(spec), seed_key)
-    errored = trials[trials["status"] == "ERROR"] if not trials.empty else trials
+        out += summary_lines(trials, objective, seed_key)
+    errored = trials[trials["status"] == ERROR] if not trials.empty else trials
     for _, row in errored.iterrows():
         out.append(f"error: trial {row['trial_id']}: {row['error']}")
     return out
@@ -179,22 +177,19 @@ def trial_table(
     """
     from analysis.run import param_columns_of
 
-    metric, mode = spec.get("metric"), spec.get("mode", "min")
+    metric = spec.get("metric")
     rate = next((c for c in THROUGHPUT_COLUMNS if _has_numbers(trials, c)), None)
     params = param_columns_of(trials, spec)[:_MAX_PARAMS]
     gpu = [c for c in _GPU_HEADERS if _has_numbers(trials, c)]
     with_variant = "variant" in trials and trials["variant"].notna().any()
 
-    active = trials[trials["status"].isin(_ACTIVE)]
-    active = active.assign(_key=active["status"].map(_ACTIVE.index)).sort_values(
+    active = trials[trials["status"].isin(ACTIVE_STATUSES)]
+    active = active.assign(_key=active["status"].map(ACTIVE_STATUSES.index)).sort_values(
         ["_key", "trial_id"]
     )
-    finished = trials[~trials["status"].isin(_ACTIVE)]
-    if metric in finished.columns:
-        values = pd.to_numeric(finished[metric], errors="coerce")
-        finished = finished.assign(_key=values).sort_values(
-            "_key", ascending=mode == "min", na_position="last"
-        )
+    finished = rank_trials(
+        trials[~trials["status"].isin(ACTIVE_STATUSES)], Objective.from_spec_dict(spec)
+    )
     hidden = 0 if show_all else max(0, len(finished) - _FINISHED_SHOWN)
     rows = pd.concat([active, finished.iloc[: len(finished) - hidden]])
 

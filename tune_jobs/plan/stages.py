@@ -28,9 +28,10 @@ import pandas as pd
 
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import set_dotted
+from tune_jobs.results.ranking import Objective, rank_configs
 from tune_jobs.search import conditional
 from tune_jobs.spec.domains import Domain
-from tune_jobs.spec.schema import TIME_TO_TARGET, SearchSpec, SweepSpec
+from tune_jobs.spec.schema import SearchSpec, SweepSpec
 
 __all__ = [
     "STAGEABLE_KINDS",
@@ -152,20 +153,9 @@ def top_configs(
     trials: pd.DataFrame, spec: SweepSpec, stage: int, top_k: int, keys: list[str]
 ) -> list[dict[str, Any]]:
     """The values at ``keys`` of stage ``stage``'s ``top_k`` best configurations."""
-    from tune_jobs.results.ranking import Objective, rank_configs
-
     if "stage" in trials.columns:
         trials = trials[trials["stage"].fillna(1).astype(int) == stage]
-    stop = spec.stop
-    target_metric = stop.target_metric or (spec.metric if stop.target is not None else None)
-    objective = Objective(
-        spec.metric,
-        spec.mode,
-        stop.target,
-        target_metric,
-        stop.target_mode or ("min" if spec.metric == TIME_TO_TARGET else spec.mode),
-    )
-    ranked = rank_configs(trials, objective)
+    ranked = rank_configs(trials, Objective.from_spec(spec))
     ranked = ranked[ranked["top"]].head(top_k)
     by_id = trials.set_index("trial_id")
     out = []

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tune_jobs.errors import SpecError
+from tune_jobs.names import TIME_TO_TARGET
 from tune_jobs.nested import set_dotted
 from tune_jobs.search import conditional
-from tune_jobs.spec.schema import TIME_TO_TARGET, CommandSpec
+from tune_jobs.spec.schema import CommandSpec
 
 if TYPE_CHECKING:
     from tune_jobs.plan.run_plan import RunPlan

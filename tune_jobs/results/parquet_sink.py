@@ -30,7 +30,7 @@ from ray.tune import Callback
 
 from tune_jobs.names import BOOKKEEPING_COLUMNS, METRICS_DIR, SCHEMA_PART, TRIALS_FILE
 from tune_jobs.results.background import BackgroundWorker
-from tune_jobs.results.ranking import config_id, repeat_index
+from tune_jobs.results.repeats import config_id, repeat_index
 from tune_jobs.results.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
 from tune_jobs.results.storage import RunStorage
 from tune_jobs.trial.meta import effective_config

@@ -1,85 +1,60 @@
-"""Repeated seeds: per-trial identity (``config_id``, ``repeat``) and the median ranking.
+"""The one rule for "the best trial" and "the best configuration".
 
-Plain Python and pandas (no Ray). ``config_id`` is a stable short hash of the config a
-trial trained with, without the seed key (and without bookkeeping such as the variant
-name), so the repeats of one configuration share it. ``rank_configs`` ranks
-configurations by the median of their repeats' scores; it is what ``tune-jobs run``
-and ``tune-jobs status`` print and what a later stage takes its top-k from.
+Plain Python and pandas (no Ray). Every place that names a best trial or ranks trials
+uses this module: the run summary, ``tune-jobs status``, the top-k a later stage starts
+from, ``tune-jobs best``/``report``/``export`` and the analysis library.
 
 Scores: the spec's metric; for ``metric: time_to_target_s`` the censored score (a trial
 that never reached the target scores ``CENSORED_BASE`` + its last gap to the target,
 so it ranks after every trial that reached it). A ``DIVERGED`` or ``ERROR`` trial scores
-the worst possible value (+inf for ``min``, -inf for ``max``); a configuration whose
-median is that worst value never counts as a top configuration.
+the worst possible value (+inf for ``min``, -inf for ``max``), whatever it reported
+before: it is never best. Trials rank in three groups: valid trials by score, then
+diverged and errored ones, then those without a score (not started, NaN); ties keep
+``trial_id`` order. Configurations rank by the median score of their repeats; one whose
+median is the worst value never counts as a top configuration.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from tune_jobs.stopping.tracker import CENSORED_BASE
+from tune_jobs.names import (
+    BAD_STATUSES,
+    CENSORED_BASE,
+    NO_VALUE_GAP,
+    REACHED_TARGET,
+    SCORED_STATUSES,
+    TERMINATED,
+    TIME_TO_TARGET,
+)
+
+if TYPE_CHECKING:
+    from tune_jobs.spec.schema import SweepSpec
 
 __all__ = [
     "Objective",
-    "config_id",
+    "best_trial",
     "rank_configs",
-    "repeat_index",
-    "repeat_seeds",
+    "rank_trials",
     "summary_lines",
+    "target_defaults",
     "trial_scores",
 ]
 
-_TIME_TO_TARGET = "time_to_target_s"
-_NO_VALUE_GAP = 1.0e6
-_BAD = ("DIVERGED", "ERROR")
-_FINISHED = ("TERMINATED", "DIVERGED", "ERROR")
 
-
-def repeat_seeds(base: int, n: int) -> list[int]:
-    """The seeds of the ``n`` runs of one configuration: ``base, base + 1, ...``."""
-    return [base + i for i in range(n)]
-
-
-def _without(config: dict[str, Any], dotted: str) -> dict[str, Any]:
-    out = copy.deepcopy(config)
-    node: Any = out
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(leaf, None)
-    return out
-
-
-def _lookup(config: dict[str, Any], dotted: str) -> Any:
-    node: Any = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def config_id(config: dict[str, Any], seed_key: str) -> str:
-    """10 hex digits identifying ``config`` (the effective config) without ``seed_key``."""
-    text = json.dumps(_without(config, seed_key), sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()[:10]
-
-
-def repeat_index(config: dict[str, Any], seed_key: str, base: int, n: int) -> int:
-    """Which of the ``n`` runs of its configuration this config is (0 without repeats)."""
-    seed = _lookup(config, seed_key)
-    if n <= 1 or isinstance(seed, bool) or not isinstance(seed, (int, float)):
-        return 0
-    return int(seed) - base
+def target_defaults(
+    metric: str, mode: str, target: float | None, target_metric: str | None, target_mode: str | None
+) -> tuple[str | None, str]:
+    """The target's metric and mode as a spec leaves them to defaults: the target watches
+    the spec's metric, in its mode (``min`` when the metric is time to target)."""
+    resolved_metric = target_metric or (metric if target is not None else None)
+    resolved_mode = target_mode or ("min" if metric == TIME_TO_TARGET else mode)
+    return resolved_metric, resolved_mode
 
 
 @dataclass(frozen=True)
@@ -93,14 +68,22 @@ class Objective:
     target_mode: str = "min"
 
     @classmethod
+    def from_spec(cls, spec: SweepSpec) -> Objective:
+        """From a validated spec."""
+        stop = spec.stop
+        target_metric, target_mode = target_defaults(
+            spec.metric, spec.mode, stop.target, stop.target_metric, stop.target_mode
+        )
+        return cls(spec.metric, spec.mode, stop.target, target_metric, target_mode)
+
+    @classmethod
     def from_spec_dict(cls, spec: dict[str, Any]) -> Objective:
         """From a spec as plain data (``RUN_DIR/spec.yaml``)."""
         stop = spec.get("stop") or {}
         metric, mode = str(spec.get("metric")), str(spec.get("mode") or "min")
-        target_metric = stop.get("target_metric") or (
-            metric if stop.get("target") is not None else None
+        target_metric, target_mode = target_defaults(
+            metric, mode, stop.get("target"), stop.get("target_metric"), stop.get("target_mode")
         )
-        target_mode = stop.get("target_mode") or ("min" if metric == _TIME_TO_TARGET else mode)
         return cls(metric, mode, stop.get("target"), target_metric, target_mode)
 
     @property
@@ -111,11 +94,11 @@ class Objective:
 
 def trial_scores(trials: pd.DataFrame, objective: Objective) -> pd.Series:
     """Per trial, the score it is ranked by (NaN: no score yet, not ranked)."""
-    status = trials.get("status", pd.Series("TERMINATED", index=trials.index)).astype(str)
-    if objective.metric == _TIME_TO_TARGET:
-        reached = trials.get("reached_target", pd.Series(False, index=trials.index))
+    status = trials.get("status", pd.Series(TERMINATED, index=trials.index)).astype(str)
+    if objective.metric == TIME_TO_TARGET:
+        reached = trials.get(REACHED_TARGET, pd.Series(False, index=trials.index))
         reached = reached.fillna(False).astype(bool)
-        raw = trials.get(_TIME_TO_TARGET)
+        raw = trials.get(TIME_TO_TARGET)
         seconds = (
             pd.Series(np.nan, index=trials.index)
             if raw is None
@@ -123,13 +106,13 @@ def trial_scores(trials: pd.DataFrame, objective: Objective) -> pd.Series:
         )
         last = trials.get(objective.target_metric or "")
         if last is None or objective.target is None:
-            gap = pd.Series(_NO_VALUE_GAP, index=trials.index)
+            gap = pd.Series(NO_VALUE_GAP, index=trials.index)
         else:
             sign = 1.0 if objective.target_mode == "min" else -1.0
             values = pd.to_numeric(last, errors="coerce")
-            gap = (sign * (values - objective.target)).clip(lower=0, upper=_NO_VALUE_GAP)
-            gap = gap.fillna(_NO_VALUE_GAP)
-        censored = (CENSORED_BASE + gap).where(status.isin(_FINISHED), np.nan)
+            gap = (sign * (values - objective.target)).clip(lower=0, upper=NO_VALUE_GAP)
+            gap = gap.fillna(NO_VALUE_GAP)
+        censored = (CENSORED_BASE + gap).where(status.isin(SCORED_STATUSES), np.nan)
         score = seconds.where(reached & seconds.notna(), censored)
     else:
         column = trials.get(objective.metric)
@@ -138,7 +121,43 @@ def trial_scores(trials: pd.DataFrame, objective: Objective) -> pd.Series:
             if column is None
             else pd.to_numeric(column, errors="coerce").astype(float)
         )
-    return score.where(~status.isin(_BAD), objective.worst).astype(float)
+    return score.where(~status.isin(BAD_STATUSES), objective.worst).astype(float)
+
+
+def rank_trials(trials: pd.DataFrame, objective: Objective) -> pd.DataFrame:
+    """``trials`` best first: valid trials by score, then diverged/errored, then those
+    without a score; ties in ``trial_id`` order. Adds no columns; the index is reset."""
+    if trials.empty:
+        return trials.reset_index(drop=True)
+    score = trial_scores(trials, objective)
+    status = trials.get("status", pd.Series(TERMINATED, index=trials.index)).astype(str)
+    bad = status.isin(BAD_STATUSES)
+    finite = np.isfinite(score.to_numpy(dtype=float))
+    group = np.where(bad, 1, np.where(finite, 0, 2))
+    key = pd.DataFrame(
+        {
+            "group": group,
+            "score": (score if objective.mode == "min" else -score).fillna(np.inf).to_numpy(),
+            "id": trials["trial_id"].astype(str).to_numpy()
+            if "trial_id" in trials
+            else np.arange(len(trials)).astype(str),
+        },
+        index=trials.index,
+    )
+    order = key.sort_values(["group", "score", "id"], kind="stable").index
+    return trials.loc[order].reset_index(drop=True)
+
+
+def best_trial(trials: pd.DataFrame, objective: Objective) -> pd.Series | None:
+    """The best trial's row (``None`` while no trial has a valid score)."""
+    ranked = rank_trials(trials, objective)
+    if ranked.empty:
+        return None
+    first = ranked.iloc[0]
+    score = float(trial_scores(ranked.iloc[:1], objective).iloc[0])
+    if str(first.get("status", TERMINATED)) in BAD_STATUSES or not math.isfinite(score):
+        return None
+    return first
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

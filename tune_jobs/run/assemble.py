@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tune_jobs.names import TIME_TO_TARGET
 from tune_jobs.plan.run_plan import RunPlan, repeat_base
+from tune_jobs.results.ranking import target_defaults
 from tune_jobs.schedulers import SchedulerRequest, create_scheduler
 from tune_jobs.search import SearchRequest, create_searcher
-from tune_jobs.spec.schema import TIME_TO_TARGET, SweepSpec
+from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.stopping.stoppers import MaxIterationStopper, MaxTimeStopper, PlateauStopper
 from tune_jobs.stopping.tracker import ResultTracker, TrackerRules
 
@@ -34,8 +36,9 @@ class Strategy:
 def tracker_rules(spec: SweepSpec) -> TrackerRules:
     """The tracker's rules resolved from the spec's defaults (see docs/search.md)."""
     stop = spec.stop
-    target_metric = stop.target_metric or (spec.metric if stop.target is not None else None)
-    target_mode = stop.target_mode or ("min" if spec.metric == TIME_TO_TARGET else spec.mode)
+    target_metric, target_mode = target_defaults(
+        spec.metric, spec.mode, stop.target, stop.target_metric, stop.target_mode
+    )
     divergence = stop.divergence
     watched = (divergence.metric if divergence else None) or target_metric or spec.metric
     if watched == spec.metric and spec.metric != TIME_TO_TARGET:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import FINISHED_STATUSES, SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.names import ERROR, FINISHED_STATUSES, SPEC_FILE, TUNER_STATE_FILE
 from tune_jobs.plan.run_plan import RunPlan, make_plan, repeat_base
 from tune_jobs.results.parquet_sink import ParquetResultsSink
+from tune_jobs.results.ranking import Objective, best_trial, summary_lines
 from tune_jobs.results.snapshot import check_snapshot, refuse_silent_restart
 from tune_jobs.results.storage import (  # absolute_storage: re-exported
     RunStorage,
@@ -81,7 +82,7 @@ class SweepOutcome:
     def all_failed(self) -> bool:
         """Every trial ended in ERROR."""
         total = sum(self.statuses.values())
-        return total > 0 and self.statuses.get("ERROR", 0) == total
+        return total > 0 and self.statuses.get(ERROR, 0) == total
 
 
 def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
@@ -174,10 +175,7 @@ def _finish(
         )
     assert outcome is not None
     if spec.repeats.n > 1:
-        from tune_jobs.results.ranking import Objective, summary_lines
-        from tune_jobs.spec.loader import spec_to_dict
-
-        objective = Objective.from_spec_dict(spec_to_dict(spec))
+        objective = Objective.from_spec(spec)
         lines = summary_lines(load_trials(_run_dir(spec, run)), objective, spec.repeats.seed_key)
         if lines:
             print("\n" + "\n".join(lines))
@@ -307,10 +305,9 @@ def _user_error_in(err: BaseException) -> UserError | None:
 def _outcome(spec: SweepSpec, run: RunStorage) -> SweepOutcome:
     trials = load_trials(_run_dir(spec, run))
     statuses = trials["status"].value_counts().to_dict() if not trials.empty else {}
-    best_trial = best_value = None
-    if not trials.empty and spec.metric in trials.columns:
-        ranked = trials.dropna(subset=[spec.metric])
-        if not ranked.empty:
-            best = ranked.sort_values(spec.metric, ascending=spec.mode == "min").iloc[0]
-            best_trial, best_value = str(best["trial_id"]), float(best[spec.metric])
-    return SweepOutcome(_run_dir(spec, run), statuses, best_trial, best_value)
+    best = best_trial(trials, Objective.from_spec(spec))
+    best_id = best_value = None
+    if best is not None:
+        best_id = str(best["trial_id"])
+        best_value = float(best[spec.metric]) if spec.metric in best.index else None
+    return SweepOutcome(_run_dir(spec, run), statuses, best_id, best_value)

@@ -20,7 +20,8 @@ from typing import Any
 
 from ray.tune.search import Searcher
 
-from tune_jobs.stopping.tracker import CENSORED_BASE, ResultTracker
+from tune_jobs.names import CENSORED_BASE
+from tune_jobs.stopping.tracker import ResultTracker
 from tune_jobs.trial.meta import TRIAL_META_KEY
 
 __all__ = ["DesignSearcher", "ObjectiveSearcher"]

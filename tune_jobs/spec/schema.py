@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tune_jobs.errors import FieldError
+from tune_jobs.names import TIME_TO_TARGET
 from tune_jobs.spec.domains import Domain
 from tune_jobs.spec.search_schema import (
     BudgetSpec,
@@ -22,7 +23,6 @@ from tune_jobs.spec.search_schema import (
 from tune_jobs.spec.stages_schema import RepeatsSpec, StageSearchSpec, StageSpec
 
 __all__ = [
-    "TIME_TO_TARGET",
     "BudgetSpec",
     "BundleSpec",
     "CommandSpec",
@@ -39,8 +39,6 @@ __all__ = [
     "parse_memory",
 ]
 
-#: The derived objective "seconds of training until ``stop.target`` was reached".
-TIME_TO_TARGET = "time_to_target_s"
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z: no trailing newline
 

@@ -21,13 +21,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CENSORED_BASE", "ResultTracker", "TrackerRules", "lookup"]
+from tune_jobs.names import CENSORED_BASE, NO_VALUE_GAP, TIME_TO_TARGET
 
-#: Score of a trial that has not reached the target, before adding its gap. Larger
-#: than any real training time (31 years), small enough that float64 keeps the gap.
-CENSORED_BASE = 1.0e9
-#: Gap used while a trial has not reported the target metric at all.
-_NO_VALUE_GAP = 1.0e6
+__all__ = ["ResultTracker", "TrackerRules", "lookup"]
 
 
 def lookup(result: dict[str, Any], key: str) -> Any:
@@ -114,7 +110,7 @@ class ResultTracker:
                 state.best_target = value
             if state.reached is None and sign * value <= sign * r.target:
                 state.reached = {
-                    "time_to_target_s": _number(result.get("time_total_s")),
+                    TIME_TO_TARGET: _number(result.get("time_total_s")),
                     "iterations_to_target": result.get("training_iteration"),
                 }
                 tokens = _number(lookup(result, "tokens"))
@@ -192,13 +188,13 @@ class ResultTracker:
         """The censored time-to-target score of a trial (lower is better)."""
         state = self._trials.get(trial_id)
         if state is not None and state.reached is not None:
-            seconds = state.reached.get("time_to_target_s")
+            seconds = state.reached.get(TIME_TO_TARGET)
             return float(seconds) if seconds is not None else 0.0
         if state is None or state.best_target is None or self.rules.target is None:
-            return CENSORED_BASE + _NO_VALUE_GAP
+            return CENSORED_BASE + NO_VALUE_GAP
         sign = 1.0 if self.rules.target_mode == "min" else -1.0
         gap = max(0.0, sign * (state.best_target - self.rules.target))
-        return CENSORED_BASE + min(gap, _NO_VALUE_GAP)
+        return CENSORED_BASE + min(gap, NO_VALUE_GAP)
 
     def trial_seconds(self) -> dict[str, float]:
         """Training seconds so far per trial (latest ``time_total_s``)."""

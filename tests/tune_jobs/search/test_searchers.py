@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from tune_jobs.names import CENSORED_BASE
 from tune_jobs.plan.run_plan import make_plan
 from tune_jobs.search import SearchRequest, create_searcher
 from tune_jobs.search.searchers import DesignSearcher, ObjectiveSearcher
 from tune_jobs.spec import load_spec
 from tune_jobs.spec.domains import Domain
-from tune_jobs.stopping.tracker import CENSORED_BASE, ResultTracker, TrackerRules
+from tune_jobs.stopping.tracker import ResultTracker, TrackerRules
 from tune_jobs.trial.meta import TRIAL_META_KEY
 
 

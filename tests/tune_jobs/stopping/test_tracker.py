@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from tune_jobs.stopping.tracker import CENSORED_BASE, ResultTracker, TrackerRules, lookup
+from tune_jobs.names import CENSORED_BASE
+from tune_jobs.stopping.tracker import ResultTracker, TrackerRules, lookup
 
 
 def _result(it: int, loss: float, seconds: float | None = None, **extra: object) -> dict:
