@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -83,7 +84,7 @@ def run_spec_in_process(directory: Path, spec: dict, overrides: list[str] | None
     spec = {"storage": str(directory / "results"), **spec}
     path = write_spec(directory, spec)
     loaded = load_spec(path, overrides or [])
-    loaded.storage = absolute_storage(loaded.storage)
+    loaded = dataclasses.replace(loaded, storage=absolute_storage(loaded.storage))
     return run_sweep(make_plan(loaded, str(path)))
 
 

@@ -7,6 +7,7 @@ User mistakes (bad spec, bad flag, missing run) print one line and exit with cod
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -239,7 +240,7 @@ def _load_plan(args: argparse.Namespace):
         storage=args.storage,
         fmt=args.fmt,
     )
-    spec.storage = absolute_storage(spec.storage)
+    spec = dataclasses.replace(spec, storage=absolute_storage(spec.storage))
     return make_plan(spec, args.spec)
 
 

@@ -44,6 +44,10 @@ class RunPlan:
     """``lhs``/``factorial``: every configuration the design proposes, variants first."""
     max_t: float | None = None
     """The scheduler's resolved ``max_t`` (``asha``/``hyperband``)."""
+    checkpoints_to_keep: int | None = None
+    """Checkpoints Tune keeps per trial: the spec's ``checkpoints_to_keep``, except under
+    PBT/PB2, which keep every one (a donor's checkpoint must outlive the exploit that
+    copies it, and Tune's retention could delete it first)."""
 
     @property
     def owns_space(self) -> bool:
@@ -201,6 +205,8 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
         raise SpecError(source, "variants", f"duplicate variant names: {sorted(duplicates)}")
     variant_trials = sum(grid_expansion(o, grid_keys) for _, o in variants)
     plan = RunPlan(spec, source, param_space, points, names, grid_size, variant_trials)
+    if not spec.scheduler.is_population_based:
+        plan.checkpoints_to_keep = spec.checkpoints_to_keep
     resolve_strategy(plan)
     if plan.num_trials == 0:
         raise SpecError(source, "search.num_samples", "the sweep would run no trial")
@@ -211,7 +217,7 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
 
 def _check_repeats(spec: SweepSpec, source: str) -> None:
     key = spec.repeats.seed_key
-    if spec.scheduler.type in ("pbt", "pb2"):
+    if spec.scheduler.is_population_based:
         raise SpecError(
             source,
             "repeats",

@@ -111,11 +111,8 @@ def _check_scheduler(plan: RunPlan) -> None:
                 f"{where}.grace_period",
                 f"must be <= max_t ({plan.max_t:g}); got {sch.grace_period:g}",
             )
-    if sch.type not in ("pbt", "pb2"):
+    if not sch.is_population_based:
         return
-    # A donor's checkpoint must outlive the exploit that copies it; Tune's retention
-    # (checkpoints_to_keep) can delete it first, so PBT keeps every checkpoint.
-    s.checkpoints_to_keep = None
     if isinstance(s.trainable, CommandSpec):
         raise SpecError(
             plan.source,
@@ -154,7 +151,7 @@ def describe_strategy(plan: RunPlan) -> list[str]:
             f"scheduler {sch.type}: time_attr={sch.time_attr} max_t={plan.max_t:g} "
             f"grace_period={sch.grace_period:g} reduction_factor={sch.reduction_factor:g}"
         )
-    elif sch.type in ("pbt", "pb2"):
+    elif sch.is_population_based:
         mutated = ", ".join(sch.mutate or list(s.space))
         lines.append(
             f"scheduler {sch.type}: every {sch.perturbation_interval:g} {sch.time_attr}, "

@@ -237,7 +237,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
             # Upload trial-directory files (stdout/stderr logs of command trainables).
             sync_config=tune.SyncConfig(sync_artifacts=True),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=spec.checkpoints_to_keep,
+                num_to_keep=plan.checkpoints_to_keep,
                 checkpoint_score_attribute=spec.metric if spec.keep_best_checkpoints else None,
                 checkpoint_score_order=spec.mode,
             ),

@@ -201,12 +201,11 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
     """
     from tune_jobs.spec.domains import Domain
 
-    s = copy.deepcopy(spec)
+    s = spec
     # Repeats shrink to at most 2 seeds; the trial budget is shared among them.
-    s.repeats = dataclasses.replace(s.repeats, n=min(s.repeats.n, 2))
-    budget = max(1, s.smoke.max_trials // s.repeats.n)
+    repeats = dataclasses.replace(s.repeats, n=min(s.repeats.n, 2))
+    budget = max(1, s.smoke.max_trials // repeats.n)
     stage_budget = budget  # each later stage gets the whole budget again
-    s.config = deep_merge(s.config, s.smoke.config)
     grid_points = 1
     space: dict[str, Domain] = {}
     for key, domain in s.space.items():
@@ -215,40 +214,51 @@ def apply_smoke(spec: SweepSpec) -> SweepSpec:
             domain = Domain(domain.kind, domain.args[:keep])
             grid_points *= keep
         space[key] = domain
-    s.space = space
-    grid_sizes = {k: len(d.args) for k, d in s.space.items() if d.kind == "grid"}
-    if s.variants is not None:
+    grid_sizes = {k: len(d.args) for k, d in space.items() if d.kind == "grid"}
+    variants = s.variants
+    if variants is not None:
         # The longest prefix of variants whose trials (grid expansion included) fit.
-        for keep in range(len(s.variants.expand()), -1, -1):
-            kept = _truncate_variants(s.variants, keep)
+        for keep in range(len(variants.expand()), -1, -1):
+            kept = _truncate_variants(variants, keep)
             used = sum(grid_expansion(o, grid_sizes) for _, o in kept.expand())
             if used <= budget:
                 break
-        s.variants = kept
+        variants = kept
         budget -= used
-    s.search.num_samples = max(0, min(s.num_samples, budget // grid_points))
-    if (s.variants is None or not s.variants.expand()) and s.search.num_samples == 0:
-        s.search.num_samples = 1
+    num_samples = max(0, min(s.num_samples, budget // grid_points))
+    if (variants is None or not variants.expand()) and num_samples == 0:
+        num_samples = 1
     max_iter = min(s.stop.max_iterations or s.smoke.max_iterations, s.smoke.max_iterations)
     max_time = min(s.stop.max_time_s or 60.0, 60.0)
-    # Only the length shrinks: targets, divergence and plateau rules stay.
-    s.stop = dataclasses.replace(s.stop, max_iterations=max_iter, max_time_s=max_time)
-    s.max_concurrent = min(s.max_concurrent or 2, 2)
-    s.max_failures = min(s.max_failures, 1) if s.max_failures >= 0 else 1
     # Later stages sample at most the same budget and stop as quickly.
     stages = []
     for stage in s.stages:
         samples = min(stage.search.num_samples or stage_budget, stage_budget)
-        stage = dataclasses.replace(
-            stage, search=dataclasses.replace(stage.search, num_samples=samples)
-        )
-        if stage.stop is not None:
-            stage.stop = dataclasses.replace(
-                stage.stop, max_iterations=max_iter, max_time_s=max_time
+        stage_stop = stage.stop
+        if stage_stop is not None:
+            stage_stop = dataclasses.replace(
+                stage_stop, max_iterations=max_iter, max_time_s=max_time
             )
-        stages.append(stage)
-    s.stages = stages
-    return s
+        stages.append(
+            dataclasses.replace(
+                stage,
+                search=dataclasses.replace(stage.search, num_samples=samples),
+                stop=stage_stop,
+            )
+        )
+    return dataclasses.replace(
+        s,
+        repeats=repeats,
+        config=deep_merge(s.config, s.smoke.config),
+        space=space,
+        variants=variants,
+        search=dataclasses.replace(s.search, num_samples=num_samples),
+        # Only the length shrinks: targets, divergence and plateau rules stay.
+        stop=dataclasses.replace(s.stop, max_iterations=max_iter, max_time_s=max_time),
+        max_concurrent=min(s.max_concurrent or 2, 2),
+        max_failures=min(s.max_failures, 1) if s.max_failures >= 0 else 1,
+        stages=stages,
+    )
 
 
 def _truncate_variants(variants: VariantsSpec, budget: int) -> VariantsSpec:

@@ -43,7 +43,7 @@ __all__ = [
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")  # \Z: no trailing newline
 
 
-@dataclass
+@dataclass(frozen=True)
 class CommandSpec:
     """A trainable that runs a training script as a subprocess, one per trial."""
 
@@ -118,7 +118,7 @@ def _check_amounts(cpu: float, gpu: float, custom: dict[str, float]) -> None:
             raise FieldError(f"custom.{name}", f"must be >= 0; got {amount}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class BundleSpec:
     """One extra placement-group bundle, for processes the trial starts itself."""
 
@@ -140,7 +140,7 @@ class BundleSpec:
         return {k: float(v) for k, v in out.items() if v}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResourcesSpec:
     """Resources each trial asks Ray for (see docs/resources.md).
 
@@ -214,7 +214,7 @@ class ResourcesSpec:
         return PlacementGroupFactory(self.as_ray_bundles(), strategy=self.strategy)
 
 
-@dataclass
+@dataclass(frozen=True)
 class VariantsSpec:
     """Explicit configurations: a reference, one-factor-at-a-time sweeps, named combinations.
 
@@ -253,7 +253,7 @@ class VariantsSpec:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class SmokeSpec:
     """How ``--smoke`` shrinks this spec beyond the generic rule (see docs/spec.md)."""
 
@@ -271,7 +271,7 @@ class SmokeSpec:
             raise FieldError("max_trials", f"must be >= 1; got {self.max_trials}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepSpec:
     """A whole sweep: what to train, what to search, how to stop, where results go."""
 

@@ -70,7 +70,7 @@ def _check_applicable(spec: object, kind: str, allowed: frozenset[str], skip: se
             raise FieldError(f.name, f"does not apply to {kind!r}; {kind} takes: {uses}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class SearchSpec:
     """How configurations are proposed."""
 
@@ -93,7 +93,8 @@ class SearchSpec:
     def __post_init__(self) -> None:
         from tune_jobs.search import SEARCHERS, canonical_algorithm
 
-        self.algorithm = canonical_algorithm(self.algorithm)
+        # Normalised once, at validation: the spec is frozen from here on.
+        object.__setattr__(self, "algorithm", canonical_algorithm(self.algorithm))
         if self.algorithm not in SEARCHERS:
             allowed = ", ".join(sorted(SEARCHERS))
             raise FieldError("algorithm", f"got {self.algorithm!r}; allowed: {allowed}")
@@ -111,7 +112,7 @@ class SearchSpec:
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class SchedulerSpec:
     """Which trial scheduler continues, pauses, stops or perturbs running trials."""
 
@@ -140,6 +141,14 @@ class SchedulerSpec:
     """``pbt``: chance a mutated value is resampled from ``space`` instead of perturbed."""
     mutate: list[str] | None = None
     """``pbt``/``pb2``: which ``space`` keys are mutated (default: all of them)."""
+
+    #: Schedulers that copy a donor trial's checkpoint into others (exploit/explore).
+    POPULATION_BASED = frozenset({"pbt", "pb2"})
+
+    @property
+    def is_population_based(self) -> bool:
+        """PBT or PB2: trials are mutated and continue from other trials' checkpoints."""
+        return self.type in self.POPULATION_BASED
 
     def __post_init__(self) -> None:
         from tune_jobs.schedulers import SCHEDULERS
@@ -185,7 +194,7 @@ class SchedulerSpec:
         return TIME_ATTRS[self.time_attr]
 
 
-@dataclass
+@dataclass(frozen=True)
 class DivergenceSpec:
     """When a trial counts as diverged: its status becomes ``DIVERGED`` and it stops.
 
@@ -208,7 +217,7 @@ class DivergenceSpec:
             raise FieldError("grace_results", f"must be >= 0; got {self.grace_results}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlateauSpec:
     """Stop a trial whose metric stopped moving (like Ray Tune's ``TrialPlateauStopper``,
     but by ``training_iteration``: re-reported iterations after a restore count once)."""
@@ -231,7 +240,7 @@ class PlateauSpec:
             raise FieldError("grace_period", f"must be >= 1; got {self.grace_period}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class StopSpec:
     """When a trial stops (whichever comes first)."""
 
@@ -276,7 +285,7 @@ class StopSpec:
             raise FieldError("stop_sweep_on_target", "needs stop.target")
 
 
-@dataclass
+@dataclass(frozen=True)
 class BudgetSpec:
     """A sweep-level budget: once spent, no new trial starts and running trials stop
     at their next result (their results so far are kept)."""
@@ -297,7 +306,7 @@ class BudgetSpec:
             raise FieldError("gpu_hours", "a budget needs gpu_hours, trial_hours or wall_time_s")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CostSpec:
     """A declared cost, for ``tune-jobs validate``'s GPU-hour and wall-time estimate."""
 

@@ -22,7 +22,7 @@ STAGE_ALGORITHMS = ("lhs", "factorial")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
-@dataclass
+@dataclass(frozen=True)
 class RepeatsSpec:
     """How often each configuration runs, each time with another seed.
 
@@ -68,7 +68,7 @@ class RepeatsSpec:
             raise SpecError(source, join_path(path, err.field), str(err)) from None
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageSearchSpec:
     """How a later stage samples its derived space (a space-filling design)."""
 
@@ -98,7 +98,7 @@ class StageSearchSpec:
             raise FieldError("resolution", "does not apply to 'lhs'; lhs takes: num_samples, seed")
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageSpec:
     """One stage after the first: refine around the previous stage's best configurations."""
 

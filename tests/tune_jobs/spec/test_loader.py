@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 
@@ -292,10 +293,13 @@ def test_spec_to_dict_round_trips_through_build() -> None:
 
 def test_spec_to_dict_round_trips_a_command_trainable() -> None:
     spec = spec_from("space: {x: {quniform: [0, 1, 0.25]}}\n")
-    spec.trainable = CommandSpec(
-        command=["python", "train.py", "${args}"],
-        metrics_regex=r"val=(?P<val_loss>[\d.]+)",
-        env={"A": "1"},
+    spec = dataclasses.replace(
+        spec,
+        trainable=CommandSpec(
+            command=["python", "train.py", "${args}"],
+            metrics_regex=r"val=(?P<val_loss>[\d.]+)",
+            env={"A": "1"},
+        ),
     )
     data = spec_to_dict(spec)
     assert data["trainable"]["command"] == ["python", "train.py", "${args}"]

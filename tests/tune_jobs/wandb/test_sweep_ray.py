@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_bayes_hyperband_sweep_runs_and_stops_trials_early(ray_local: None, tmp_
     overrides = [f"storage={tmp_path / 'results'}", "max_concurrent=2", "search.seed=0"]
     spec = load_spec(path, overrides)
     assert (spec.search.algorithm, spec.scheduler.type) == ("hyperopt", "asha")
-    spec.storage = absolute_storage(spec.storage)
+    spec = dataclasses.replace(spec, storage=absolute_storage(spec.storage))
     outcome = run_sweep(make_plan(spec, str(path)))
 
     trials = load_trials(outcome.run_dir)
