@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+from tune_jobs.trial.user_code import PROTECT_HOOK, user_path
+
 __all__ = ["init_ray"]
 
 
@@ -20,8 +22,12 @@ def init_ray(address: str | None) -> None:
 
     if ray.is_initialized():
         return
-    # Project code imported by module name must import on workers too.
-    path = os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
+    # Project code imported by module name must import on workers too, without its
+    # packages shadowing ours (tune_jobs.trial.user_code).
+    runtime_env = {
+        "env_vars": {"PYTHONPATH": user_path(os.getcwd(), os.environ.get("PYTHONPATH"))},
+        "worker_process_setup_hook": PROTECT_HOOK,
+    }
     if os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR"):  # a Ray job's driver
         # The job's runtime env already ships the working dir; one passed here would
         # replace it. RAY_ADDRESS (set by the supervisor) points at the job's cluster.
@@ -29,13 +35,13 @@ def init_ray(address: str | None) -> None:
     elif address or os.environ.get("RAY_ADDRESS"):
         ray.init(
             address=address or os.environ["RAY_ADDRESS"],
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            runtime_env=runtime_env,
             log_to_driver=True,
         )
     else:
         ray.init(
             include_dashboard=False,
-            runtime_env={"env_vars": {"PYTHONPATH": path}},
+            runtime_env=runtime_env,
             log_to_driver=True,
         )
         return

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from tune_jobs.errors import UserError
+from tune_jobs.trial.user_code import PROTECT_HOOK
 
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
@@ -166,7 +167,12 @@ class SubmitRequest:
     def runtime_env(self) -> dict:
         """The job's ``runtime_env``: the working directory, with excludes, and for URI
         storage the ``STORAGE_ENV_VARS`` set where the job is submitted."""
-        env: dict = {"working_dir": str(self.working_dir), "excludes": list(self.excludes)}
+        env: dict = {
+            "working_dir": str(self.working_dir),
+            "excludes": list(self.excludes),
+            # The uploaded repo's own packages never shadow ours in trial workers.
+            "worker_process_setup_hook": PROTECT_HOOK,
+        }
         forwarded = self.forwarded_env()
         if forwarded:
             env["env_vars"] = forwarded

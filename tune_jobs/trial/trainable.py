@@ -1,6 +1,7 @@
 """Resolve the spec's ``trainable:`` into a function Tune can run on any node.
 
-Forms: a built-in name, ``pkg.module:func`` (importable from the current directory),
+Forms: a built-in name, ``pkg.module:func`` (importable from the current directory,
+searched after installed packages: ``tune_jobs.trial.user_code``),
 ``path/to/file.py:func``, or a ``CommandSpec`` (a training script run per trial).
 Project-local code is registered with cloudpickle to travel by value, so workers that
 cannot import it (cluster nodes, other working directories) still run it.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +20,7 @@ from tune_jobs.errors import SpecError
 from tune_jobs.spec.schema import CommandSpec
 from tune_jobs.trial.memory_limit import run_with_memory_limit
 from tune_jobs.trial.meta import effective_config
+from tune_jobs.trial.user_code import add_cwd_last, collides_with_ours
 
 __all__ = ["resolve_trainable"]
 
@@ -105,12 +106,19 @@ def _load_file(path: Path, source: str) -> Any:
 
 
 def _import_module(name: str, source: str) -> Any:
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    cwd = add_cwd_last()
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as err:
+        if collides_with_ours(name) and err.name and name.startswith(err.name):
+            package = name.split(".", 1)[0]
+            raise SpecError(
+                source,
+                "trainable",
+                f"module {name!r} not found: {package!r} is the name of a tune-jobs package, "
+                "so a package of yours by that name is not imported; refer to the file "
+                "('path/to/file.py:func') or rename your package",
+            ) from None
         if err.name and name.startswith(err.name):
             raise SpecError(
                 source, "trainable", f"module {name!r} not found (from {cwd} or installed packages)"
