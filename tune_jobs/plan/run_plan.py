@@ -16,6 +16,7 @@ from typing import Any
 from tune_jobs.errors import SpecError
 from tune_jobs.nested import grid_expansion, has_path, set_dotted
 from tune_jobs.plan.strategy_checks import describe_strategy, resolve_strategy
+from tune_jobs.plan.trainable_checks import check_trainable_keys
 from tune_jobs.search import conditional, owns_space
 from tune_jobs.spec.schema import SweepSpec
 from tune_jobs.trial.meta import TRIAL_META_KEY
@@ -212,6 +213,7 @@ def make_plan(spec: SweepSpec, source: str) -> RunPlan:
         raise SpecError(source, "search.num_samples", "the sweep would run no trial")
     if spec.stages:
         _check_stages(plan)
+    check_trainable_keys(spec, source)  # else every trial would fail in its worker
     return plan
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.names import TIME_TO_TARGET
-from tune_jobs.nested import set_dotted
+from tune_jobs.nested import MISSING, get_dotted, has_path, set_dotted
 from tune_jobs.search import conditional
 from tune_jobs.spec.schema import CommandSpec
 
@@ -29,6 +29,13 @@ def resolve_strategy(plan: RunPlan) -> None:
     algorithm = plan.spec.search.algorithm
     if not plan.owns_space:
         return
+    if not plan.spec.space:
+        raise SpecError(
+            plan.source,
+            "search.algorithm",
+            f"{algorithm} proposes points of the space, and space: is empty; give it "
+            "space: keys, or use random or grid (with variants: only, they run the variants)",
+        )
     plan.space_points = [_space_part(plan, p) for p in plan.points]
     if algorithm == "hyperopt":
         from tune_jobs.search.hyperopt_space import check_hyperopt_points, hyperopt_space
@@ -42,13 +49,9 @@ def resolve_strategy(plan: RunPlan) -> None:
 def _space_part(plan: RunPlan, point: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in plan.spec.space:
-        node: Any = point
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                break
-            node = node[part]
-        else:
-            set_dotted(out, key, node)
+        value = get_dotted(point, key)
+        if value is not MISSING:
+            set_dotted(out, key, value)
     return out
 
 
@@ -73,7 +76,7 @@ def _make_design(plan: RunPlan) -> None:
     except ValueError as err:
         raise SpecError(plan.source, "space", str(err)) from None
     for point in plan.space_points:
-        missing = [k for k in s.space if not _has(point, k)]
+        missing = [k for k in s.space if not has_path(point, k)]
         if missing:
             raise SpecError(
                 plan.source,
@@ -82,12 +85,6 @@ def _make_design(plan: RunPlan) -> None:
                 f"{', '.join(missing)} (set them in variants.reference)",
             )
     plan.design = [*plan.space_points, *design]
-
-
-def _has(point: dict[str, Any], dotted: str) -> bool:
-    from tune_jobs.nested import has_path
-
-    return has_path(point, dotted)
 
 
 def _check_scheduler(plan: RunPlan) -> None:

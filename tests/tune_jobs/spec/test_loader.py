@@ -43,8 +43,14 @@ def write_spec(tmp_path: Path, body: str, name: str = "spec.yaml") -> Path:
     return path
 
 
-def spec_from(body: str) -> SweepSpec:
-    return build(SweepSpec, parse_yaml(BASE + body, "test.yaml"), "", "test.yaml")
+# A user trainable: its config keys are its own, so the plan tests below may use any key
+# (a built-in trainable refuses keys its config does not have).
+ANY_KEYS = "tests.fixtures.user_trainables:counter"
+
+
+def spec_from(body: str, trainable: str = "mlp") -> SweepSpec:
+    text = BASE.replace("trainable: mlp", f"trainable: {trainable}") + body
+    return build(SweepSpec, parse_yaml(text, "test.yaml"), "", "test.yaml")
 
 
 # --- YAML numbers --------------------------------------------------------------------
@@ -172,7 +178,7 @@ smoke:
 
 
 def test_smoke_shrinks_by_the_rule() -> None:
-    spec = spec_from(SMOKE_BODY)
+    spec = spec_from(SMOKE_BODY, ANY_KEYS)
     original = copy.deepcopy(spec)
     s = apply_smoke(spec)
 
@@ -361,7 +367,8 @@ def test_plan_with_variants_defaults_to_no_samples() -> None:
 
 def test_plan_grid_algorithm_turns_choice_into_grid() -> None:
     spec = spec_from(
-        "search: {algorithm: grid}\nspace:\n  a: {choice: [1, 2, 3]}\n  b: {grid: [x, y]}\n"
+        "search: {algorithm: grid}\nspace:\n  a: {choice: [1, 2, 3]}\n  b: {grid: [x, y]}\n",
+        ANY_KEYS,
     )
     plan = make_plan(spec, "t")
     assert plan.grid_size == 6
@@ -388,7 +395,8 @@ variants:
   include_reference: false
   named:
     sgd: {lr: 0.5, opt.name: sgd, opt.momentum: 0.9, activation: gelu}
-"""
+""",
+        ANY_KEYS,
     )
     plan = make_plan(spec, "t")
     (point,) = plan.points
@@ -425,7 +433,8 @@ def test_effective_config_without_meta_is_the_config() -> None:
 def test_smoke_never_exceeds_max_trials_with_several_grids() -> None:
     spec = spec_from(
         "space:\n  a: {grid: [1, 2, 3]}\n  b: {grid: [4, 5]}\n  c: {grid: [6, 7]}\n"
-        "search: {num_samples: 5}\nsmoke: {max_trials: 4}\n"
+        "search: {num_samples: 5}\nsmoke: {max_trials: 4}\n",
+        ANY_KEYS,
     )
     s = apply_smoke(spec)
     assert [len(s.space[k].args) for k in "abc"] == [2, 2, 1]
