@@ -9,7 +9,6 @@ __all__ = [
     "CENSORED_BASE",
     "DIVERGED",
     "ERROR",
-    "EXPERIMENT_STATE_FILES",
     "FINISHED_STATUSES",
     "METRICS_DIR",
     "NO_VALUE_GAP",
@@ -20,13 +19,11 @@ __all__ = [
     "SCHEMA_PART",
     "SCORED_STATUSES",
     "SKIPPED",
-    "SNAPSHOT_FOLLOWER_FILES",
     "SPEC_FILE",
     "TENSORBOARD_DIR",
     "TERMINATED",
     "TIME_TO_TARGET",
     "TRIALS_FILE",
-    "TUNER_STATE_FILE",
 ]
 
 #: The resolved spec the run was started from.
@@ -40,8 +37,6 @@ METRICS_DIR = "metrics"
 SCHEMA_PART = "part-00000000-schema.parquet"
 #: One TensorBoard run per trial lives below this directory.
 TENSORBOARD_DIR = "tensorboard"
-#: Written by Ray Tune; its presence marks a run that ``Tuner.restore`` can resume.
-TUNER_STATE_FILE = "tuner.pkl"
 
 #: The first columns of ``trials.parquet``: the trial's identity and state, not metrics.
 BOOKKEEPING_COLUMNS = (
@@ -58,16 +53,6 @@ BOOKKEEPING_COLUMNS = (
     "path",
 )
 
-#: Tune's per-session experiment state (the trial list), one file per driver session.
-EXPERIMENT_STATE_FILES = "experiment_state-*.json"
-#: Tune's other per-session state files, saved with each experiment snapshot: the
-#: callbacks', the searcher's and the search generator's (basic-variant or wrapper).
-SNAPSHOT_FOLLOWER_FILES = (
-    "callback-states-*.pkl",
-    "searcher-state-*.pkl",
-    "basic-variant-state-*.json",
-    "search_gen_state-*.json",
-)
 
 # --- trial statuses (the ``status`` column of trials.parquet) --------------------------
 #: Ran to its end (stopped by a rule, a scheduler or its own last iteration).

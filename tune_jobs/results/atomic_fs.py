@@ -34,7 +34,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from tune_jobs.names import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
+from tune_jobs.ray_internals import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
 
 __all__ = ["AtomicLocalHandler", "atomic_local_filesystem", "is_partial_file"]
 

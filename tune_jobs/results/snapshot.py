@@ -29,7 +29,12 @@ from contextlib import contextmanager
 import pyarrow.fs as pafs
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import EXPERIMENT_STATE_FILES, SNAPSHOT_FOLLOWER_FILES
+from tune_jobs.ray_internals import (
+    CONTROLLER_LOGGER,
+    EXPERIMENT_STATE_FILES,
+    RESTORE_FAILED_MESSAGE,
+    SNAPSHOT_FOLLOWER_FILES,
+)
 from tune_jobs.results.storage import RunStorage
 
 __all__ = ["SNAPSHOT_FILES", "check_snapshot", "refuse_silent_restart"]
@@ -39,9 +44,6 @@ SNAPSHOT_FILES = (EXPERIMENT_STATE_FILES, *SNAPSHOT_FOLLOWER_FILES)
 search algorithms); the newest name of each pattern is the one restored."""
 
 SET_ASIDE_SUFFIX = ".cut-short"
-
-_CONTROLLER_LOGGER = "ray.tune.execution.tune_controller"
-_RESTORE_FAILED = "Failed to restore the run state."
 
 
 def check_snapshot(run: RunStorage, rel: str, shown: str) -> list[str]:
@@ -105,7 +107,7 @@ class _RestoreFailed(logging.Handler):
         self._shown = shown
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() != _RESTORE_FAILED:
+        if record.getMessage() != RESTORE_FAILED_MESSAGE:
             return
         cause = record.exc_info[1] if record.exc_info else None
         raise UserError(
@@ -123,7 +125,7 @@ def refuse_silent_restart(shown: str) -> Iterator[None]:
     Tune's ``except`` block in place of its "Restarting experiment." (pinned by
     tests/tune_jobs/test_snapshot.py for the installed Ray).
     """
-    logger = logging.getLogger(_CONTROLLER_LOGGER)
+    logger = logging.getLogger(CONTROLLER_LOGGER)
     handler = _RestoreFailed(shown)
     logger.addHandler(handler)
     try:

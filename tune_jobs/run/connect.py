@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from tune_jobs.ray_internals import check_ray_version
 from tune_jobs.trial.user_code import PROTECT_HOOK, user_path
 
 __all__ = ["init_ray"]
@@ -20,6 +21,7 @@ def init_ray(address: str | None) -> None:
     """
     import ray
 
+    check_ray_version(ray.__version__)  # ray_internals was checked against one minor
     if ray.is_initialized():
         return
     # Project code imported by module name must import on workers too, without its

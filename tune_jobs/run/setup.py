@@ -36,7 +36,14 @@ import yaml
 from ray.tune import Callback
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.names import SPEC_FILE
+from tune_jobs.ray_internals import (
+    TUNER_STATE_FILE,
+    advance_checkpoint_index,
+    checkpoint_index,
+    checkpoint_manager,
+    replace_checkpoints,
+)
 from tune_jobs.results.storage import RunStorage
 from tune_jobs.spec.loader import spec_to_dict
 from tune_jobs.spec.schema import SweepSpec
@@ -144,10 +151,7 @@ def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
     re-reports the later iterations under a new ``attempt`` that supersedes the old rows
     (``analysis.load.clean_view``).
 
-    Uses Tune's trial bookkeeping: ``Trial.run_metadata.checkpoint_manager``,
-    ``ray.train._internal.checkpoint_manager._CheckpointManager`` and
-    ``Trial.storage.current_checkpoint_index`` (private; pinned by
-    tests/tune_jobs/test_resume.py and test_resume_race.py for the installed Ray).
+    Uses Tune's private trial bookkeeping through ``tune_jobs.ray_internals``.
     """
     from ray.tune.experiment import Trial
 
@@ -156,7 +160,7 @@ def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
         if trial.status not in (Trial.PENDING, Trial.PAUSED):
             continue
         _skip_written_checkpoint_dirs(trial)
-        manager = trial.run_metadata.checkpoint_manager
+        manager = checkpoint_manager(trial)
         latest = manager.latest_checkpoint_result if manager is not None else None
         if latest is None:
             continue
@@ -171,7 +175,7 @@ def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
         if latest_exists and len(kept) == len(recorded):
             continue
         kept.sort(key=lambda result: result.metrics.get("training_iteration", 0))
-        _replace_checkpoints(trial, [*kept, latest] if latest_exists else kept)
+        replace_checkpoints(trial, [*kept, latest] if latest_exists else kept)
         if latest_exists:
             continue
         gone = latest.checkpoint.path
@@ -186,20 +190,6 @@ def repair_missing_checkpoints(trials: Iterable[Any]) -> list[str]:
                 "is left; restarting it from the beginning"
             )
     return lines
-
-
-def _replace_checkpoints(trial: Any, results: list[Any]) -> None:
-    """Give ``trial`` a checkpoint manager holding ``results`` (oldest first; the last
-    one becomes the latest); refreshes Tune's cached JSON state of the trial."""
-    from ray.train._internal.checkpoint_manager import _CheckpointManager
-
-    manager = trial.run_metadata.checkpoint_manager
-    fresh = _CheckpointManager(manager.checkpoint_config)
-    for result in results:  # no more than num_to_keep: registering deletes nothing
-        fresh.register_checkpoint(result)
-    trial.run_metadata.checkpoint_manager = fresh
-    trial.run_metadata.invalidate_cache()
-    trial.invalidate_json_state()
 
 
 _CHECKPOINT_DIR = re.compile(r"checkpoint_(\d+)")
@@ -226,9 +216,8 @@ def _skip_written_checkpoint_dirs(trial: Any) -> None:
         if info.type == pafs.FileType.Directory
         and (match := _CHECKPOINT_DIR.fullmatch(info.base_name))
     ]
-    if indices and max(indices) + 1 > storage.current_checkpoint_index:
-        storage.current_checkpoint_index = max(indices) + 1
-        trial.invalidate_json_state()
+    if indices and max(indices) + 1 > checkpoint_index(storage):
+        advance_checkpoint_index(trial, max(indices) + 1)
 
 
 def _checkpoint_exists(checkpoint: Any) -> bool:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import ERROR, FINISHED_STATUSES, SPEC_FILE, TUNER_STATE_FILE
+from tune_jobs.names import ERROR, FINISHED_STATUSES, SPEC_FILE
 from tune_jobs.plan.run_plan import RunPlan, make_plan, repeat_base
+from tune_jobs.ray_internals import TUNER_STATE_FILE
 from tune_jobs.results.parquet_sink import ParquetResultsSink
 from tune_jobs.results.ranking import Objective, best_trial, summary_lines
 from tune_jobs.results.snapshot import check_snapshot, refuse_silent_restart

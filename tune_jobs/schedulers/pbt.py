@@ -17,6 +17,8 @@ from ray.tune.schedulers import PopulationBasedTraining
 from ray.tune.schedulers.pb2 import PB2
 
 from tune_jobs.errors import UserError
+from tune_jobs.nested import MISSING, get_dotted, set_dotted
+from tune_jobs.ray_internals import pbt_interval
 
 __all__ = ["CheckedPB2", "CheckedPBT", "ClipToSpace", "PBTCheckpointError"]
 
@@ -37,34 +39,29 @@ class ClipToSpace:
 
     def __call__(self, config: dict[str, Any]) -> dict[str, Any]:
         for key, (low, high, integer) in self.bounds.items():
-            *parents, leaf = key.split(".")
-            node: Any = config
-            for part in parents:
-                node = node.get(part) if isinstance(node, dict) else None
-            if not isinstance(node, dict) or not isinstance(node.get(leaf), (int, float)):
+            value = get_dotted(config, key)
+            if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            value = min(max(node[leaf], low), high)
-            node[leaf] = round(value) if integer else value
+            value = min(max(value, low), high)
+            set_dotted(config, key, round(value) if integer else value)
         return config
 
 
 class NeedsCheckpoints:
     """Mixin: a trial two perturbation intervals in without a checkpoint is an error."""
 
-    _time_attr: str
-    _perturbation_interval: float
-
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
         """Check the trial has checkpointed, then let PBT decide."""
-        time_value = result.get(self._time_attr)
+        time_attr, interval = pbt_interval(self)
+        time_value = result.get(time_attr)
         if (
             isinstance(time_value, (int, float))
             and math.isfinite(time_value)
-            and time_value >= 2 * self._perturbation_interval
+            and time_value >= 2 * interval
             and trial.checkpoint is None
         ):
             raise PBTCheckpointError(
-                f"trial {trial.trial_id} reached {self._time_attr}={time_value:g} without "
+                f"trial {trial.trial_id} reached {time_attr}={time_value:g} without "
                 "reporting any checkpoint; PBT/PB2 copy a donor's checkpoint, so the "
                 "trainable must report one at least every perturbation_interval "
                 "(ray.tune.report(metrics, checkpoint=...))"

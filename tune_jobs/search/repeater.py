@@ -23,6 +23,7 @@ from typing import Any
 from ray.tune.search import Repeater, Searcher
 
 from tune_jobs.nested import set_dotted
+from tune_jobs.ray_internals import repeat_position
 
 __all__ = ["SeedRepeater"]
 
@@ -47,8 +48,7 @@ class SeedRepeater(Repeater):
         config = super().suggest(trial_id)
         if not isinstance(config, dict):
             return config
-        group = self._trial_id_to_group[trial_id]
-        index = list(group._trials).index(trial_id)
+        index = repeat_position(self, trial_id)
         config = copy.deepcopy(config)
         set_dotted(config, self.seed_key, self.base + index)
         return config

@@ -104,10 +104,9 @@ class DistSampler(_sampler_base()):  # type: ignore[misc]
         random_state: Any = None,
     ) -> Any:
         """Draw ``size`` values (a scalar when ``size == 1``, as Tune's samplers do)."""
-        from ray.tune.search.sample import _BackwardsCompatibleNumpyRng
+        from tune_jobs.ray_internals import tune_rng
 
-        if not isinstance(random_state, _BackwardsCompatibleNumpyRng):
-            random_state = _BackwardsCompatibleNumpyRng(random_state)
+        random_state = tune_rng(random_state)
         if self.kind == "weighted_choice":
             probs = np.asarray([p for _, p in self.args], dtype=float)
             idx = random_state.choice(np.arange(len(self.args)), size=size, p=probs / probs.sum())
@@ -144,7 +143,7 @@ def tune_domain(kind: str, args: tuple[Any, ...]) -> Any:
 
 def _register_pyll() -> None:
     """Pure pyll functions our expressions use (registered once per process)."""
-    from hyperopt.pyll import scope
+    from tune_jobs.ray_internals import define_hyperopt_function
 
     def tune_jobs_beta_ppf(u: float, a: float, b: float, q: float, hi: float) -> float:
         """Beta(a, b) inverse CDF at ``u``; rounded to multiples of ``q`` when q > 0."""
@@ -164,8 +163,7 @@ def _register_pyll() -> None:
         return value
 
     for fn in (tune_jobs_beta_ppf, tune_jobs_plain):
-        if fn.__name__ not in scope._impls:
-            scope.define_pure(fn)
+        define_hyperopt_function(fn)
 
 
 def _clip(expr: Any, lo: float, hi: float, integer: bool) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
 
+from tune_jobs.ray_internals import fail_trial
 from tune_jobs.stopping.forwarding import ForwardingScheduler
 
 __all__ = ["HANG_GRACE_S", "HangWatchdog", "TrialHung"]
@@ -101,15 +102,4 @@ class HangWatchdog(ForwardingScheduler):
             if reason is not None:
                 del self._started[trial_id]
                 self._last_result.pop(trial_id, None)
-                _fail_trial(tune_controller, trial, TrialHung(reason))
-
-
-def _fail_trial(tune_controller: Any, trial: Any, error: Exception) -> None:
-    """Fail ``trial`` as if its actor had raised ``error`` (Tune's own failure path:
-    ERROR status, ``on_trial_error`` callbacks, retry under ``max_failures``).
-
-    Private API of Ray 2.60's ``TuneController`` (schedulers get it behind a wrapper
-    that warns on unlisted attributes): pinned by the tests of this module.
-    """
-    controller = getattr(tune_controller, "_tune_controller", tune_controller)
-    controller._process_trial_failure(trial, exception=error)
+                fail_trial(tune_controller, trial, TrialHung(reason))
