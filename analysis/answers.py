@@ -24,13 +24,10 @@ import pandas as pd
 
 from analysis._checks import check_columns, check_mode
 from analysis.importance import valid_rows
+from tune_jobs.names import ACTIVE_STATUSES, DIVERGED, ERROR, TIME_TO_TARGET
+from tune_jobs.spec.kinds import KINDS
 
-__all__ = ["TIME_TO_TARGET", "answer", "categorical_params", "per_value"]
-
-#: The time-to-target objective's column (docs/search.md).
-TIME_TO_TARGET = "time_to_target_s"
-_RUNNING = ("RUNNING", "PENDING", "PAUSED")
-_CATEGORICAL_KINDS = ("choice", "grid", "weighted_choice")
+__all__ = ["answer", "categorical_params", "per_value"]
 
 
 def per_value(trials: pd.DataFrame, metric: str, param: str, mode: str = "min") -> pd.DataFrame:
@@ -51,8 +48,8 @@ def per_value(trials: pd.DataFrame, metric: str, param: str, mode: str = "min") 
     rows = []
     for index in key.groupby(key, sort=False).groups.values():
         st, val = status.loc[index], values.loc[index]
-        failed = st.eq("ERROR") & ~np.isfinite(val)
-        running = st.isin(_RUNNING) & ~np.isfinite(val)
+        failed = st.eq(ERROR) & ~np.isfinite(val)
+        running = st.isin(ACTIVE_STATUSES) & ~np.isfinite(val)
         row: dict[str, Any] = {"value": trials.loc[index[0], param]}
         if metric == TIME_TO_TARGET:
             reached = val[np.isfinite(val)]
@@ -67,7 +64,7 @@ def per_value(trials: pd.DataFrame, metric: str, param: str, mode: str = "min") 
             }
         else:
             ok = valid_rows(trials.loc[index], metric)[metric].astype(float).to_numpy()
-            diverged = st.eq("DIVERGED") | (~st.eq("ERROR") & np.isinf(val))
+            diverged = st.eq(DIVERGED) | (~st.eq(ERROR) & np.isinf(val))
             row |= {"runs": len(ok), **_stats(ok, mode), "diverged": int(diverged.sum())}
         row |= {"failed": int(failed.sum()), "running": int(running.sum())}
         rows.append(row)
@@ -134,7 +131,8 @@ def categorical_params(spec: dict[str, Any], param_columns: list[str]) -> list[s
             if (
                 isinstance(domain, dict)
                 and len(domain) == 1
-                and next(iter(domain)) in _CATEGORICAL_KINDS
+                and KINDS.get(next(iter(domain))) is not None
+                and KINDS[next(iter(domain))].shape == "values"
             ):
                 keys.add(f"config/{name}")
             elif isinstance(domain, dict) and all(isinstance(v, dict) for v in domain.values()):

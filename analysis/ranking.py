@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis._checks import BAD_STATUSES, check_columns, check_metric, check_mode
+from tune_jobs.names import TIME_TO_TARGET
 from tune_jobs.results.ranking import Objective, rank_trials
 from tune_jobs.results.ranking import best_trial as rank_best_trial
 
@@ -172,10 +173,10 @@ def time_to_target_ranking(
     """
     check_mode(target_mode, "target_mode")
     if trials.empty:
-        return pd.DataFrame(columns=["rank", "trial_id", "time_to_target_s", "censored", "gap"])
-    check_columns(trials, "trial_id", "time_to_target_s")
+        return pd.DataFrame(columns=["rank", "trial_id", TIME_TO_TARGET, "censored", "gap"])
+    check_columns(trials, "trial_id", TIME_TO_TARGET)
     out = trials.copy()
-    seconds = pd.to_numeric(out["time_to_target_s"], errors="coerce")
+    seconds = pd.to_numeric(out[TIME_TO_TARGET], errors="coerce")
     reached = seconds.notna()
     if "reached_target" in out:
         reached &= out["reached_target"].fillna(False).astype(bool)
@@ -198,6 +199,6 @@ def time_to_target_ranking(
     out = out.sort_values(["_g", "_k", "_id"], kind="stable").drop(columns=["_g", "_k", "_id"])
     out = out.reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    front = ["rank", "trial_id", "status", "time_to_target_s", "censored", "gap"]
+    front = ["rank", "trial_id", "status", TIME_TO_TARGET, "censored", "gap"]
     front = [c for c in front if c in out]
     return out[[*front, *[c for c in out if c not in front]]]

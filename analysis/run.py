@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from tune_jobs.names import TIME_TO_TARGET
 from tune_jobs.results.ranking import Objective
 
 __all__ = ["LR_NAMES", "SweepRun", "find_lr_column", "param_columns_of", "seed_key_of"]
@@ -74,7 +75,7 @@ class SweepRun:
         """The sweep had a ``stop.target`` (trials carry ``time_to_target_s``)."""
         stop = self.spec.get("stop") or {}
         return (isinstance(stop, dict) and stop.get("target") is not None) or (
-            "time_to_target_s" in self.trials.columns
+            TIME_TO_TARGET in self.trials.columns
         )
 
     @property
@@ -84,7 +85,7 @@ class SweepRun:
         if not isinstance(stop, dict) or stop.get("target") is None:
             return None
         metric = stop.get("target_metric") or self.metric
-        if metric == "time_to_target_s":
+        if metric == TIME_TO_TARGET:
             metric = None
         mode = stop.get("target_mode") or (self.mode if metric == self.metric else None)
         return (metric or "", float(stop["target"]), mode or "min")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis._checks import check_columns, check_metric, check_mode
+from tune_jobs.names import DIVERGED, ERROR
 
 __all__ = ["LRStability", "diverged_mask", "lr_stability"]
 
@@ -42,7 +43,7 @@ def diverged_mask(trials: pd.DataFrame, metric: str | None = None) -> pd.Series:
     ``DIVERGED``)."""
     out = pd.Series(False, index=trials.index)
     if "status" in trials:
-        out |= trials["status"].eq("DIVERGED")
+        out |= trials["status"].eq(DIVERGED)
     if "diverged" in trials:
         out |= trials["diverged"].fillna(False).astype(bool)
     if metric is not None and metric in trials:
@@ -70,7 +71,7 @@ def lr_stability(
             "lr": pd.to_numeric(trials[lr_column], errors="coerce").astype(float),
             "value": pd.to_numeric(trials[metric], errors="coerce").astype(float),
             "diverged": diverged_mask(trials, metric),
-            "error": trials["status"].eq("ERROR") if "status" in trials else False,
+            "error": trials["status"].eq(ERROR) if "status" in trials else False,
         }
     ).dropna(subset=["lr"])
     ok = ~frame["diverged"] & ~frame["error"] & np.isfinite(frame["value"])

@@ -19,7 +19,15 @@ import numpy as np
 import pyarrow as pa
 import yaml
 
-from tune_jobs.names import METRICS_DIR, SCHEMA_PART, SPEC_FILE, TRIALS_FILE
+from tune_jobs.names import (
+    DIVERGED,
+    METRICS_DIR,
+    SCHEMA_PART,
+    SPEC_FILE,
+    TERMINATED,
+    TIME_TO_TARGET,
+    TRIALS_FILE,
+)
 from tune_jobs.results.repeats import config_id
 from tune_jobs.results.storage import RunStorage
 
@@ -190,7 +198,7 @@ def _curves(rng, configs, n_results, best_lr, diverge_lr, target, noise) -> dict
         reached = (first[:, None] >= 0) & (np.arange(n_results)[None, :] >= first[:, None])
         ttt = np.where(first >= 0, time_total[np.arange(n), np.maximum(first, 0)], np.nan)
         cols["reached_target"] = reached[mask]
-        cols["time_to_target_s"] = np.where(reached, ttt[:, None], np.nan)[mask]
+        cols[TIME_TO_TARGET] = np.where(reached, ttt[:, None], np.nan)[mask]
         cols["iterations_to_target"] = np.where(reached, (first + 1.0)[:, None], np.nan)[mask]
     return cols
 
@@ -206,7 +214,7 @@ def _trial_rows(configs, table: pa.Table, run_dir: str) -> list[dict[str, Any]]:
         row = {
             "trial_id": trial_id,
             "trial_name": f"synthetic_{trial_id}",
-            "status": "DIVERGED" if diverged else "TERMINATED",
+            "status": DIVERGED if diverged else TERMINATED,
             "variant": None,
             "stage": info["stage"],
             "config_id": config_id(info["config"], "seed"),

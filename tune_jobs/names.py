@@ -72,8 +72,8 @@ BAD_STATUSES = (DIVERGED, ERROR)
 FINISHED_STATUSES = (TERMINATED, ERROR, DIVERGED, SKIPPED)
 #: Trials that ran to an end and can be scored (time to target censors these).
 SCORED_STATUSES = (TERMINATED, DIVERGED, ERROR)
-#: Statuses of trials that are still going.
-ACTIVE_STATUSES = (RUNNING, PENDING)
+#: Statuses of trials that are still going (paused: a scheduler will resume it).
+ACTIVE_STATUSES = (RUNNING, PAUSED, PENDING)
 
 # --- time to target ---------------------------------------------------------------------
 #: The derived metric: training seconds until the target was first reached.

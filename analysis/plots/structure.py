@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from analysis._checks import check_columns
 from analysis.plots._common import COLORS, check_backend, label, mpl_figure, plotly_figure
 from analysis.stability import diverged_mask
+from tune_jobs.names import ACTIVE_STATUSES
 
 __all__ = ["metric_vs_param"]
 
@@ -32,7 +33,7 @@ def metric_vs_param(
     y = pd.to_numeric(trials[metric], errors="coerce").astype(float)
     bad = np.isfinite(x) & (diverged_mask(trials, metric) | ~np.isfinite(y))
     if "status" in trials:  # a running trial without a value yet is not a failure
-        bad &= ~(trials["status"].isin(("RUNNING", "PENDING", "PAUSED")) & y.isna())
+        bad &= ~(trials["status"].isin(ACTIVE_STATUSES) & y.isna())
     ok = np.isfinite(x) & np.isfinite(y) & ~bad
     median = y[ok].groupby(x[ok]).median()
     positive = x[np.isfinite(x)]

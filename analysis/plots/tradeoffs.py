@@ -11,6 +11,7 @@ from analysis._checks import check_columns, check_mode
 from analysis.pareto import pareto_front
 from analysis.plots._common import COLORS, check_backend, label, mpl_figure, plotly_figure, use_log
 from analysis.stability import diverged_mask
+from tune_jobs.names import ERROR
 
 __all__ = ["batch_size_vs_throughput", "pareto_figure", "stage_comparison", "time_vs_loss"]
 
@@ -97,7 +98,7 @@ def batch_size_vs_throughput(
     check_columns(trials, batch_column, throughput)
     batch, speed = _numeric(trials, batch_column), _numeric(trials, throughput)
     errored = (
-        trials["status"].eq("ERROR") if "status" in trials else pd.Series(False, index=trials.index)
+        trials["status"].eq(ERROR) if "status" in trials else pd.Series(False, index=trials.index)
     )
     ok = ~errored & np.isfinite(batch) & np.isfinite(speed)
     median = speed[ok].groupby(batch[ok]).median()

@@ -22,24 +22,23 @@ from analysis._checks import metric_columns
 from analysis.export import best_config, spec_fragment
 from analysis.ranking import best_trial, leaderboard
 from analysis.report.model import Figure, Report, Section, Table, display_frame, figure
+from tune_jobs.names import ACTIVE_STATUSES, TIME_TO_TARGET
 
 __all__ = ["build_sections"]
 
-_RUNNING = ("RUNNING", "PENDING", "PAUSED")
 _MAX_EXTRA_METRICS = 6
 _CURVE_POINTS, _CURVE_TOTAL = 200, 40_000
 _FOREST = {"n_estimators": 50, "n_repeats": 3}
 _TIME_COLUMNS = ("training_iteration", "time_total_s", "time_this_iter_s")
-_TTT = "time_to_target_s"
 
 
 def build_sections(run: Any, metric: str, mode: str) -> Report:
     """The report of ``run`` (an ``analysis.load.SweepRun``) ranked by ``metric``/``mode``."""
     from analysis.report import views
 
-    if metric == _TTT and not run.trials.empty and metric not in run.trials:
+    if metric == TIME_TO_TARGET and not run.trials.empty and metric not in run.trials:
         # Nobody reached the target yet: every trial is censored, the views still apply.
-        run = dataclasses.replace(run, trials=run.trials.assign(**{_TTT: float("nan")}))
+        run = dataclasses.replace(run, trials=run.trials.assign(**{TIME_TO_TARGET: float("nan")}))
     trials = run.trials
     sections = [_leaderboard(run, metric, mode), _best(run, metric, mode)]
     if not trials.empty and metric in trials:
@@ -71,7 +70,7 @@ def _summary(run: Any, metric: str, mode: str) -> list[str]:
     counts = trials["status"].value_counts().sort_index()
     shown = ", ".join(f"{n} {s}" for s, n in counts.items())
     lines.append(f"{len(trials)} trials ({shown}); {len(run.metrics)} results.")
-    if trials["status"].isin(_RUNNING).any():
+    if trials["status"].isin(ACTIVE_STATUSES).any():
         lines.append(
             "**The sweep is still running**: this report shows the results written so far."
         )
@@ -167,7 +166,7 @@ def _curves(run: Any, metric: str, mode: str) -> Section:
     section = Section("curves", "Learning curves")
     metrics = run.metrics
     note = ""
-    target = run.target if metric == _TTT else None
+    target = run.target if metric == TIME_TO_TARGET else None
     if target and target[0] and target[0] in metrics:
         # Time to target has one value per trial: draw the metric compared with the target.
         metric, mode = target[0], target[2]

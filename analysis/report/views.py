@@ -12,6 +12,7 @@ import pandas as pd
 from analysis.report.model import Figure, Section, Table, display_frame, figure
 from analysis.report.views_answers import per_parameter_answers
 from analysis.report.views_structure import lr_vs_structure, structure
+from tune_jobs.names import TIME_TO_TARGET
 
 __all__ = ["OPTIONAL_VIEWS", "importance_figures"]
 
@@ -107,7 +108,7 @@ def _repeats(run: Any, metric: str, mode: str) -> Section | None:
 def _time_to_target(run: Any, metric: str, mode: str) -> Section | None:
     from analysis.ranking import time_to_target_ranking
 
-    if not run.has_time_to_target or "time_to_target_s" not in run.trials:
+    if not run.has_time_to_target or TIME_TO_TARGET not in run.trials:
         return None
     target = run.target
     kwargs: dict[str, Any] = {}
@@ -115,7 +116,7 @@ def _time_to_target(run: Any, metric: str, mode: str) -> Section | None:
         kwargs = {"target_metric": target[0] or None, "target": target[1]}
         kwargs["target_mode"] = target[2]
     ranked = time_to_target_ranking(run.trials, metrics=run.metrics, **kwargs)
-    keep = ["rank", "trial_id", "status", "time_to_target_s", "censored", "gap"]
+    keep = ["rank", "trial_id", "status", TIME_TO_TARGET, "censored", "gap"]
     keep += [c for c in ("iterations_to_target", "best_target_value") if c in ranked]
     keep += [p for p in run.param_columns if p in ranked]
     reached = int((~ranked["censored"]).sum())

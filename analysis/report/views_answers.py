@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.answers import TIME_TO_TARGET, answer, categorical_params, per_value
+from analysis.answers import answer, categorical_params, per_value
 from analysis.report.model import Section, Table, display_frame
+from tune_jobs.names import TIME_TO_TARGET
 
 __all__ = ["answer_params", "one_factor_rows", "per_parameter_answers"]
 

@@ -14,12 +14,12 @@ import pandas as pd
 from analysis.answers import answer, per_value
 from analysis.report.model import Section, Table, display_frame, figure
 from analysis.report.views_answers import one_factor_rows
+from tune_jobs.names import ACTIVE_STATUSES
 
 __all__ = ["lr_vs_structure", "structure"]
 
 #: Columns holding the true cluster count, first found wins (a metric, then the config).
 _EXPECTED = ("n_blobs", "config/n_blobs")
-_RUNNING = ("RUNNING", "PENDING", "PAUSED")
 
 
 def structure(run: Any, metric: str, mode: str) -> Section | None:
@@ -58,7 +58,7 @@ def structure(run: Any, metric: str, mode: str) -> Section | None:
             "(`n_blobs`), so none is marked as expected."
         )
     running = int(
-        (has & trials.get("status", pd.Series("", index=trials.index)).isin(_RUNNING)).sum()
+        (has & trials.get("status", pd.Series("", index=trials.index)).isin(ACTIVE_STATUSES)).sum()
     )
     if running:
         section.text.append(f"{running} of these runs are still running (their latest epoch).")
@@ -142,7 +142,7 @@ def _add_longer(run: Any, metric: str, section: Section) -> None:
     trials, metrics = run.trials, run.metrics
     if metrics.empty or "training_iteration" not in trials:
         return
-    done = trials[~trials["status"].isin(_RUNNING)] if "status" in trials else trials
+    done = trials[~trials["status"].isin(ACTIVE_STATUSES)] if "status" in trials else trials
     length = pd.to_numeric(done["training_iteration"], errors="coerce")
     if length.notna().sum() < 2:
         return

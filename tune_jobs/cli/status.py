@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import ACTIVE_STATUSES, ERROR, SPEC_FILE
+from tune_jobs.names import ACTIVE_STATUSES, ERROR, PENDING, RUNNING, SPEC_FILE
 from tune_jobs.results.ranking import Objective, best_trial, rank_trials, summary_lines
 from tune_jobs.results.storage import RunStorage
 
@@ -240,9 +240,9 @@ def _age_and_note(row: pd.Series, now: float, stall_after_s: float) -> tuple[str
     stamp = _float(row.get("timestamp"))
     age = now - stamp if stamp is not None else None
     shown = f"{_duration(max(age, 0.0))} ago" if age is not None else "-"
-    if status == "PENDING":
+    if status == PENDING:
         return "-", ""
-    if status != "RUNNING":
+    if status != RUNNING:
         return shown, ""
     if age is None:
         return "-", "no result yet"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tune_jobs.errors import SpecError
-from tune_jobs.nested import grid_expansion, has_path, set_dotted
+from tune_jobs.nested import get_dotted, grid_expansion, has_path, set_dotted
 from tune_jobs.plan.strategy_checks import describe_strategy, resolve_strategy
 from tune_jobs.plan.trainable_checks import check_trainable_keys
 from tune_jobs.search import conditional, owns_space
@@ -147,11 +147,7 @@ class RunPlan:
 
 def repeat_base(spec: SweepSpec) -> int:
     """The first seed of each configuration's repeats: ``config[seed_key]``, else 0."""
-    node: Any = spec.config
-    for part in spec.repeats.seed_key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return 0
-        node = node[part]
+    node = get_dotted(spec.config, spec.repeats.seed_key)
     return int(node) if isinstance(node, int) and not isinstance(node, bool) else 0
 
 

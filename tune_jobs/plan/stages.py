@@ -31,6 +31,7 @@ from tune_jobs.nested import set_dotted
 from tune_jobs.results.ranking import Objective, rank_configs
 from tune_jobs.search import conditional
 from tune_jobs.spec.domains import Domain
+from tune_jobs.spec.kinds import KINDS
 from tune_jobs.spec.schema import SearchSpec, SweepSpec
 
 __all__ = [
@@ -45,12 +46,8 @@ __all__ = [
     "top_configs",
 ]
 
-_RANGE_KINDS = ("uniform", "quniform", "loguniform", "qloguniform", "randint", "qrandint")
-_LOG_KINDS = ("loguniform", "qloguniform", "lograndint")
-_INT_KINDS = ("randint", "qrandint", "lograndint")
-_CHOICE_KINDS = ("choice", "grid", "weighted_choice")
 #: Kinds a staged sweep can refine: bounded ranges and finite value lists.
-STAGEABLE_KINDS = (*_RANGE_KINDS, "lograndint", *_CHOICE_KINDS)
+STAGEABLE_KINDS = tuple(k for k, info in KINDS.items() if info.shape in ("range", "values"))
 
 
 @dataclass
@@ -64,7 +61,7 @@ class Refinement:
 def check_stageable(spec: SweepSpec, source: str) -> None:
     """Raise ``SpecError`` for space kinds the shrink rule cannot refine."""
     for key, domain in spec.space.items():
-        if domain.kind not in STAGEABLE_KINDS or conditional.is_conditional(domain):
+        if not (domain.is_range or domain.is_choice) or conditional.is_conditional(domain):
             kind = "conditional choice" if domain.kind == "choice" else domain.kind
             raise SpecError(
                 source,
@@ -90,19 +87,20 @@ def _same(option: Any, cell: Any) -> bool:
 
 def _shrink_range(domain: Domain, original: Domain, values: list[float], widen: float) -> Domain:
     lo, hi = min(values), max(values)
-    log = domain.kind in _LOG_KINDS
+    log = domain.is_log
     fwd = math.log if log else float
     back = math.exp if log else float
     span = fwd(hi) - fwd(lo)
     new_lo = min(lo, back(fwd(lo) - widen * span))
     new_hi = max(hi, back(fwd(hi) + widen * span))
-    new_lo, new_hi = max(new_lo, original.args[0]), min(new_hi, original.args[1])
-    if domain.kind in _INT_KINDS:
+    first_lo, first_hi = original.bounds or (new_lo, new_hi)
+    new_lo, new_hi = max(new_lo, first_lo), min(new_hi, first_hi)
+    if domain.is_integer:
         new_lo, new_hi = math.floor(new_lo + 1e-9), math.ceil(new_hi - 1e-9)
-        new_lo, new_hi = max(new_lo, original.args[0]), min(new_hi, original.args[1])
+        new_lo, new_hi = max(new_lo, first_lo), min(new_hi, first_hi)
     else:
         new_lo, new_hi = float(new_lo), float(new_hi)
-    return Domain(domain.kind, (new_lo, new_hi, *domain.args[2:]))
+    return domain.with_bounds(new_lo, new_hi)
 
 
 def refine_space(
@@ -126,7 +124,7 @@ def refine_space(
         if not cells:  # not recorded (e.g. a mapping value): keep searching it as is
             out.space[key] = domain
             continue
-        if domain.kind in _CHOICE_KINDS:
+        if domain.is_choice:
             used = [v for v in domain.values or [] if any(_same(v, c) for c in cells)]
             if len(used) == 1:
                 out.locked[key] = used[0]
@@ -134,7 +132,7 @@ def refine_space(
                 out.space[key] = Domain("choice", tuple(used or domain.values or []))
             continue
         numbers = [_plain(c) for c in cells]
-        if domain.kind in _INT_KINDS:
+        if domain.is_integer:
             numbers = [round(float(v)) for v in numbers]
         else:
             numbers = [float(v) for v in numbers]
@@ -212,7 +210,7 @@ def locked_config(config: dict[str, Any], locked: dict[str, Any]) -> dict[str, A
 def nominal_stage_spec(base: SweepSpec, index: int, prev_configs: int) -> SweepSpec:
     """Stage ``index`` over the full stage-1 space: what ``validate`` can check."""
     space = {
-        k: Domain("choice", tuple(d.values or [])) if d.kind in _CHOICE_KINDS else d
+        k: Domain("choice", tuple(d.values or [])) if d.is_choice else d
         for k, d in base.space.items()
     }
     if base.stages[index - 2].search.algorithm == "factorial":

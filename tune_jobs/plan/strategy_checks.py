@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["describe_strategy", "resolve_strategy"]
 
-_NUMERIC_RANGES = ("uniform", "quniform", "loguniform", "qloguniform", "randint", "qrandint")
-
 
 def resolve_strategy(plan: RunPlan) -> None:
     """Validate cross-part rules and fill ``space_points``, ``design`` and ``max_t``."""
@@ -129,13 +127,19 @@ def _check_scheduler(plan: RunPlan) -> None:
     if sch.type == "pb2":
         for key in sch.mutate or list(s.space):
             domain = s.space[key]
-            if domain.kind not in _NUMERIC_RANGES or "." in key:
+            if not domain.is_range or "." in key:
                 raise SpecError(
                     plan.source,
                     f"space.{key}",
-                    f"pb2 needs top-level numeric ranges ({', '.join(_NUMERIC_RANGES)}); "
+                    f"pb2 needs top-level numeric ranges ({', '.join(_range_kinds())}); "
                     f"got {domain.kind}",
                 )
+
+
+def _range_kinds() -> list[str]:
+    from tune_jobs.spec.kinds import KINDS
+
+    return [kind for kind, info in KINDS.items() if info.shape == "range"]
 
 
 def describe_strategy(plan: RunPlan) -> list[str]:

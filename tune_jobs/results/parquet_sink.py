@@ -28,7 +28,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ray.tune import Callback
 
-from tune_jobs.names import BOOKKEEPING_COLUMNS, METRICS_DIR, SCHEMA_PART, TRIALS_FILE
+from tune_jobs.names import (
+    BOOKKEEPING_COLUMNS,
+    DIVERGED,
+    ERROR,
+    METRICS_DIR,
+    PENDING,
+    SCHEMA_PART,
+    SKIPPED,
+    TERMINATED,
+    TRIALS_FILE,
+)
 from tune_jobs.results.background import BackgroundWorker
 from tune_jobs.results.repeats import config_id, repeat_index
 from tune_jobs.results.rows import flatten, metrics_of, rows_to_table, rows_to_table_inferred
@@ -194,7 +204,7 @@ class ParquetResultsSink(Callback):
         self._touch(trial)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._final_status[trial.trial_id] = "ERROR"
+        self._final_status[trial.trial_id] = ERROR
         self._errors[trial.trial_id] = _error_summary(trial)
         self._touch(trial)
 
@@ -208,14 +218,14 @@ class ParquetResultsSink(Callback):
             tid = trial.trial_id
             if tid in self._final_status:
                 continue
-            if trial.status == "TERMINATED" and self._sweep_stopped():
+            if trial.status == TERMINATED and self._sweep_stopped():
                 # Stopped with the whole sweep (target reached, budget spent): Tune sets
                 # the status without a completion event.
                 metrics = self._latest_metrics.get(tid, {})
                 self._final_status[tid] = (
-                    _completed_status(trial, metrics) if metrics else "SKIPPED"
+                    _completed_status(trial, metrics) if metrics else SKIPPED
                 )
-            elif trial.status != "PENDING":
+            elif trial.status != PENDING:
                 # Stopped by Ctrl-C (no completion or error event; Tune's clean-up may
                 # have set TERMINATED): resumable, not finished.
                 self._final_status[tid] = "INTERRUPTED"
@@ -339,10 +349,10 @@ def _completed_status(trial: Any, metrics: dict[str, Any]) -> str:
     """``DIVERGED`` for a trial whose results say so, ``SKIPPED`` for one stopped
     before it ever started (the sweep stopped: target reached, budget spent)."""
     if metrics.get("diverged") is True:
-        return "DIVERGED"
-    if trial.status == "PENDING" and not metrics:
-        return "SKIPPED"
-    return "TERMINATED"
+        return DIVERGED
+    if trial.status == PENDING and not metrics:
+        return SKIPPED
+    return TERMINATED
 
 
 def _trial_path(trial: Any) -> str | None:

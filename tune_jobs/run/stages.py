@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tune_jobs.errors import UserError
-from tune_jobs.names import FINISHED_STATUSES
+from tune_jobs.names import FINISHED_STATUSES, SKIPPED
 from tune_jobs.plan.run_plan import RunPlan, make_plan
 from tune_jobs.plan.stages import locked_config, refine_space, stage_spec, top_configs
 from tune_jobs.results.stage_progress import (
@@ -76,7 +76,7 @@ def run_later_stages(
             write_progress(run, records)
         if current["status"] == "skipped" or index > len(spec.stages):
             break
-        if statuses.get("SKIPPED"):
+        if statuses.get(SKIPPED):
             print(f"\nstage {index} stopped the sweep early; later stages are not run")
             break
         nxt = spec.stages[index - 1]

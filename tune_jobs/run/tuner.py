@@ -286,7 +286,7 @@ def _fit(tuner: Any, spec: SweepSpec, run: RunStorage) -> SweepOutcome:
             raise
         raise user from None
     outcome = _outcome(spec, run)
-    if spec.fail_fast and outcome.statuses.get("ERROR"):
+    if spec.fail_fast and outcome.statuses.get(ERROR):
         outcome.stop_reason = FAIL_FAST
     return outcome
 

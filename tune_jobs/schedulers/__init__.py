@@ -124,22 +124,10 @@ def _numeric_bounds(request: SchedulerRequest) -> dict[str, tuple[float, float, 
     """Bounded numeric ranges of the mutated keys: ``key -> (low, high, integer)``."""
     out: dict[str, tuple[float, float, bool]] = {}
     for key, domain in _mutated(request).items():
-        if domain.values is None and domain.kind in _BOUNDED:
-            integer = domain.kind in ("randint", "qrandint", "lograndint")
-            out[key] = (float(domain.args[0]), float(domain.args[1]), integer)
+        if domain.bounds is not None:
+            low, high = domain.bounds
+            out[key] = (float(low), float(high), domain.is_integer)
     return out
-
-
-_BOUNDED = (
-    "uniform",
-    "quniform",
-    "loguniform",
-    "qloguniform",
-    "randint",
-    "qrandint",
-    "lograndint",
-    "inv_loguniform",
-)
 
 
 def _pb2(request: SchedulerRequest) -> Any:
@@ -148,7 +136,8 @@ def _pb2(request: SchedulerRequest) -> Any:
     s = request.settings
     bounds: dict[str, list[float]] = {}
     for key, domain in _mutated(request).items():
-        bounds[key] = [float(domain.args[0]), float(domain.args[1])]
+        low, high = domain.bounds or (domain.args[0], domain.args[1])  # checked: a range
+        bounds[key] = [float(low), float(high)]
     return CheckedPB2(
         time_attr=s.time_key,
         perturbation_interval=s.perturbation_interval,

@@ -58,7 +58,7 @@ def check_hyperopt_points(
             "under search.algorithm hyperopt (hyperopt hangs on such initial points); "
             "drop the variants or use algorithm random",
         )
-    from tune_jobs.nested import has_path
+    from tune_jobs.nested import get_dotted, has_path
 
     for name, point in zip(names, points, strict=True):
         missing = [k for k in space if not has_path(point, k)]
@@ -71,17 +71,10 @@ def check_hyperopt_points(
             )
         for key, domain in space.items():
             values = domain.values
-            value = _get(point, key)
+            value = get_dotted(point, key)
             if values is not None and value not in values:
                 raise SpecError(
                     source,
                     f"variants.{name}.{key}",
                     f"{value!r} is not one of the choice values {values}",
                 )
-
-
-def _get(point: dict[str, Any], dotted: str) -> Any:
-    node: Any = point
-    for part in dotted.split("."):
-        node = node[part]
-    return node

@@ -5,6 +5,12 @@ Each entry is a one-key mapping naming the distribution, for example
 spec error, not a crash inside a Ray worker. Every kind converts to a Ray Tune domain
 (``to_tune``) and to a native hyperopt expression for TPE (``to_hyperopt``); the
 samplers for kinds Tune lacks live in ``tune_jobs.spec.sampling``.
+
+A domain also knows what it is (``is_choice``, ``is_range``, ``is_integer``, ``is_log``,
+``bounds``, ``step``) and maps to and from the unit interval (``from_unit``,
+``to_unit``): searchers, designs, stage refinement, schedulers and the plan checks ask
+it instead of keeping their own lists of kind names (the table is
+``tune_jobs.spec.kinds``).
 """
 
 from __future__ import annotations
@@ -15,33 +21,10 @@ from typing import Any
 
 from tune_jobs.errors import SpecError
 from tune_jobs.spec.convert import join_path, show
+from tune_jobs.spec.kinds import DOMAIN_KINDS, KINDS, Kind
 
 __all__ = ["DOMAIN_KINDS", "Domain"]
 
-#: Allowed distribution names and the shape of their argument list.
-DOMAIN_KINDS: dict[str, str] = {
-    "uniform": "[low, high]",
-    "quniform": "[low, high, q]",
-    "loguniform": "[low, high]",
-    "qloguniform": "[low, high, q]",
-    "randint": "[low, high] (both included)",
-    "qrandint": "[low, high, q] (both included)",
-    "lograndint": "[low, high] (both included)",
-    "normal": "[mean, sd]",
-    "qnormal": "[mean, sd, q]",
-    "lognormal": "[mean, sd] (of log(value))",
-    "qlognormal": "[mean, sd, q]",
-    "beta": "[a, b]",
-    "qbeta": "[a, b, q]",
-    "inv_loguniform": "[low, high] (1/value log-uniform)",
-    "choice": "[value, ...]",
-    "weighted_choice": "{values: [...], probabilities: [...]} or [[value, probability], ...]",
-    "grid": "[value, ...]",
-}
-
-_INTEGER_KINDS = ("randint", "qrandint", "lograndint")
-_LOCATION_SCALE = ("normal", "qnormal", "lognormal", "qlognormal")
-_CUSTOM = ("qnormal", "lognormal", "qlognormal", "beta", "qbeta", "inv_loguniform")
 _PROB_TOLERANCE = 1e-6
 
 
@@ -80,31 +63,93 @@ class Domain:
             raise SpecError(
                 source, kpath, f"expected a list {DOMAIN_KINDS[kind]}; got {show(args)}"
             )
-        if kind in ("choice", "grid"):
+        if KINDS[kind].shape == "values":
             if not args:
                 raise SpecError(source, kpath, "needs at least one value; got an empty list")
             return cls(kind, tuple(args))
         _check_numeric(kind, args, kpath, source)
         return cls(kind, tuple(args))
 
+    # --- what the domain is (answered from the kind table, tune_jobs.spec.kinds) -----
+
+    @property
+    def _info(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
+    def is_choice(self) -> bool:
+        """A finite list of values: ``choice``, ``grid`` or ``weighted_choice``."""
+        return self._info.shape == "values"
+
+    @property
+    def is_numeric(self) -> bool:
+        """Numbers drawn from a range or a distribution (not a list of values)."""
+        return not self.is_choice
+
+    @property
+    def is_range(self) -> bool:
+        """A numeric range bounded by ``[low, high]`` (see ``bounds``)."""
+        return self._info.shape == "range"
+
+    @property
+    def is_integer(self) -> bool:
+        """Its values are ``int``: the ``randint`` family, or a quantised kind whose
+        ``q`` is an ``int`` (``quniform: [0, 64, 16]``)."""
+        if self._info.integer:
+            return True
+        return self._info.quantized and _is_int(self.args[-1])
+
+    @property
+    def is_log(self) -> bool:
+        """Whether the parameter is searched on a log scale."""
+        return self._info.log
+
+    @property
+    def is_quantized(self) -> bool:
+        """Rounded to multiples of ``step``."""
+        return self._info.quantized
+
+    @property
+    def bounds(self) -> tuple[Any, Any] | None:
+        """``(low, high)`` of a range (both reachable for integer ranges); else ``None``."""
+        return (self.args[0], self.args[1]) if self.is_range else None
+
+    @property
+    def step(self) -> Any:
+        """``q`` of a quantised kind, 1 for ``randint``/``lograndint``, else ``None``."""
+        if self.is_quantized:
+            return self.args[-1]
+        return 1 if self._info.integer else None
+
     @property
     def values(self) -> list[Any] | None:
         """The finite list of values for ``choice``/``grid``/``weighted_choice``; else ``None``."""
         if self.kind == "weighted_choice":
             return [v for v, _ in self.args]
-        return list(self.args) if self.kind in ("choice", "grid") else None
+        return list(self.args) if self.is_choice else None
 
-    @property
-    def log_scaled(self) -> bool:
-        """Whether the parameter is searched on a log scale."""
-        return self.kind in (
-            "loguniform",
-            "qloguniform",
-            "lograndint",
-            "lognormal",
-            "qlognormal",
-            "inv_loguniform",
-        )
+    def with_bounds(self, low: Any, high: Any) -> Domain:
+        """The same range (kind and ``q``) over ``[low, high]``."""
+        if not self.is_range:
+            raise ValueError(f"{self.describe()} has no bounds to change")
+        return Domain(self.kind, (low, high, *self.args[2:]))
+
+    def from_unit(self, u: float) -> Any:
+        """The value at unit coordinate ``u`` in [0, 1): ranges linearly (log-scaled ones
+        in log space, integers in one equal-width bin each, upper bound included),
+        distributions through their inverse CDF, value lists in one bin per value
+        (probability-wide for ``weighted_choice``)."""
+        from tune_jobs.spec.sampling import from_unit
+
+        return from_unit(self.kind, self.args, u)
+
+    def to_unit(self, value: Any) -> float:
+        """The unit coordinate of ``value``: the middle of its bin for integers and
+        value lists, so ``from_unit(to_unit(v)) == v``. Raises ``ValueError`` for a
+        value the domain cannot produce."""
+        from tune_jobs.spec.sampling import to_unit
+
+        return to_unit(self.kind, self.args, value)
 
     def to_tune(self) -> Any:
         """The equivalent Ray Tune domain (or ``grid_search`` marker)."""
@@ -113,10 +158,6 @@ class Domain:
         from tune_jobs.spec import sampling as dists
 
         a = self.args
-        if self.kind in (*_CUSTOM, "weighted_choice") or (
-            self.kind in ("quniform", "qloguniform") and not _float_on_grid(a)
-        ):
-            return dists.tune_domain(self.kind, a)
         factories = {
             "uniform": lambda: tune.uniform(a[0], a[1]),
             "quniform": lambda: tune.quniform(a[0], a[1], a[2]),
@@ -132,6 +173,11 @@ class Domain:
             "choice": lambda: tune.choice(list(a)),
             "grid": lambda: tune.grid_search(list(a)),
         }
+        # Tune has no domain for the other kinds, nor for a quantised float range whose
+        # bounds are not multiples of q (or whose q is an int): our sampler draws those.
+        off_grid = self.is_range and self.is_quantized and not self._info.integer
+        if self.kind not in factories or (off_grid and not _float_on_grid(a)):
+            return dists.tune_domain(self.kind, a)
         return factories[self.kind]()
 
     def to_hyperopt(self, label: str) -> Any:
@@ -201,6 +247,10 @@ def _weighted_pairs(args: Any, path: str, source: str) -> tuple[list[Any], ...]:
     return tuple(pairs)
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _finite(v: float) -> bool:
     try:
         return math.isfinite(v)
@@ -209,7 +259,8 @@ def _finite(v: float) -> bool:
 
 
 def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
-    arity = 3 if kind.startswith("q") else 2
+    info = KINDS[kind]
+    arity = 3 if info.quantized else 2
     if len(args) != arity:
         raise SpecError(
             source, path, f"expected {arity} numbers {DOMAIN_KINDS[kind]}; got {show(args)}"
@@ -217,26 +268,26 @@ def _check_numeric(kind: str, args: list[Any], path: str, source: str) -> None:
     for i, v in enumerate(args):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
             raise SpecError(source, join_path(path, i), f"expected a finite number; got {show(v)}")
-    integer = kind in _INTEGER_KINDS
+    integer = info.integer
     if integer and not all(isinstance(v, int) for v in args):
         raise SpecError(source, path, f"integer range needs integers; got {show(args)}")
     if arity == 3 and args[2] <= 0:
         raise SpecError(source, path, f"q must be > 0; got {show(args[2])}")
     low, high = args[0], args[1]
-    if kind in _LOCATION_SCALE:
-        if high <= 0:
-            raise SpecError(source, path, f"sd must be > 0; got {show(high)}")
-        return
     if kind in ("beta", "qbeta"):
         if low <= 0 or high <= 0:
             raise SpecError(source, path, f"beta needs a > 0 and b > 0; got {show(args)}")
         return
+    if info.shape == "distribution":  # location and scale
+        if high <= 0:
+            raise SpecError(source, path, f"sd must be > 0; got {show(high)}")
+        return
     if (integer and low > high) or (not integer and low >= high):
         op = ">" if integer else ">="
         raise SpecError(source, path, f"low {op} high; got {show(args)}")
-    if kind in ("loguniform", "qloguniform", "lograndint", "inv_loguniform") and low <= 0:
+    if info.log and low <= 0:
         raise SpecError(source, path, f"log-scaled range needs low > 0; got {show(args)}")
-    if kind in ("quniform", "qloguniform", "qrandint"):
+    if info.quantized:
         from tune_jobs.spec.sampling import quantized_bounds
 
         lo_q, hi_q = quantized_bounds(low, high, args[2])

@@ -20,16 +20,20 @@ from typing import Any
 
 import numpy as np
 
+from tune_jobs.spec.kinds import KINDS
+
 __all__ = [
     "INTEGER_Q_KINDS",
     "DistSampler",
+    "from_unit",
     "hyperopt_expr",
     "quantized_bounds",
+    "to_unit",
     "tune_domain",
 ]
 
 #: Kinds whose values are ``int`` when their ``q`` is an ``int``.
-INTEGER_Q_KINDS = frozenset({"quniform", "qloguniform", "qnormal", "qlognormal", "qbeta"})
+INTEGER_Q_KINDS = frozenset(k for k, info in KINDS.items() if info.quantized and not info.integer)
 
 
 def quantized_bounds(low: float, high: float, q: float) -> tuple[float, float]:
@@ -136,6 +140,114 @@ def tune_domain(kind: str, args: tuple[Any, ...]) -> Any:
         domain = Float(None, None)
     domain.set_sampler(DistSampler(kind, args), allow_override=True)
     return domain
+
+
+# --- the unit interval (space-filling designs) --------------------------------------------
+
+_TOP = math.nextafter(1.0, 0.0)
+
+
+def from_unit(kind: str, args: tuple[Any, ...], u: float) -> Any:
+    """The value of ``kind`` at unit coordinate ``u`` in [0, 1) (``Domain.from_unit``)."""
+    u = min(max(u, 0.0), _TOP)
+    a = args
+    if kind in ("choice", "grid"):
+        return a[int(u * len(a))]
+    if kind in ("uniform", "quniform"):
+        value = a[0] + u * (a[1] - a[0])
+        return _quantise(value, a[2], a[0], a[1]) if kind == "quniform" else value
+    if kind in ("loguniform", "qloguniform"):
+        value = math.exp(math.log(a[0]) + u * (math.log(a[1]) - math.log(a[0])))
+        return _quantise(value, a[2], a[0], a[1]) if kind == "qloguniform" else value
+    if kind in ("randint", "qrandint"):
+        step = a[2] if kind == "qrandint" else 1
+        count = (a[1] - a[0]) // step + 1
+        return int(a[0] + int(u * count) * step)
+    if kind == "lograndint":
+        low, high = math.log(a[0]), math.log(a[1] + 1)
+        return min(int(math.exp(low + u * (high - low))), a[1])
+    if kind == "inv_loguniform":  # 1/v log-uniform is v log-uniform over the same range
+        return math.exp(math.log(a[0]) + u * (math.log(a[1]) - math.log(a[0])))
+    if kind == "weighted_choice":  # equal-probability bins become probability-wide bins
+        total = 0.0
+        for value, probability in a:
+            total += probability
+            if u < total:
+                return value
+        return a[-1][0]
+    return _from_unit_by_ppf(kind, a, min(max(u, 1e-9), 1 - 1e-9))
+
+
+def _from_unit_by_ppf(kind: str, a: tuple[Any, ...], u: float) -> Any:
+    """Unbounded and shaped distributions through their inverse CDF (scipy)."""
+    from scipy.stats import beta, norm
+
+    if kind in ("normal", "qnormal"):
+        value = float(norm.ppf(u, loc=a[0], scale=a[1]))
+    elif kind in ("lognormal", "qlognormal"):
+        value = math.exp(float(norm.ppf(u, loc=a[0], scale=a[1])))
+    elif kind in ("beta", "qbeta"):
+        value = float(beta.ppf(u, a[0], a[1]))
+    else:
+        raise ValueError(f"space-filling designs do not support {kind!r} parameters")
+    if kind.startswith("q"):
+        value = round(value / a[2]) * a[2]
+    return value
+
+
+def _quantise(value: float, q: float, low: float, high: float) -> float:
+    """The multiple of ``q`` nearest ``value`` inside the bounds; an ``int`` for an int ``q``
+    (as the samplers give: ``batch_size: {quniform: [16, 256, 16]}`` must stay integer)."""
+    lo, hi = quantized_bounds(low, high, q)
+    out = min(max(round(value / q) * q, lo), hi)
+    return round(out) if _is_int(q) else float(out)
+
+
+def to_unit(kind: str, args: tuple[Any, ...], value: Any) -> float:
+    """The unit coordinate of ``value`` (``Domain.to_unit``): the inverse of
+    ``from_unit``, at the middle of the bin of an integer or a listed value."""
+    a = args
+    if kind in ("choice", "grid", "weighted_choice"):
+        options = [v for v, _ in a] if kind == "weighted_choice" else list(a)
+        matches = [i for i, option in enumerate(options) if option == value]
+        if not matches:
+            raise ValueError(f"{value!r} is not one of {kind} {options}")
+        i = matches[0]
+        if kind != "weighted_choice":
+            return (i + 0.5) / len(options)
+        before = sum(p for _, p in a[:i])
+        return min(before + a[i][1] / 2, _TOP)
+    if kind in ("normal", "qnormal", "lognormal", "qlognormal", "beta", "qbeta"):
+        from scipy.stats import beta, norm
+
+        if kind in ("lognormal", "qlognormal"):
+            if value == 0 and kind == "qlognormal":  # values below q/2 round to 0
+                return 0.0
+            if value <= 0:
+                raise ValueError(f"{value!r} is outside the support of {kind}")
+            u = float(norm.cdf(math.log(value), loc=a[0], scale=a[1]))
+        elif kind in ("beta", "qbeta"):
+            u = float(beta.cdf(value, a[0], a[1]))
+        else:
+            u = float(norm.cdf(value, loc=a[0], scale=a[1]))
+        return min(u, _TOP)
+    if not a[0] <= value <= a[1]:
+        raise ValueError(f"{value!r} is outside [{a[0]}, {a[1]}]")
+    if kind in ("randint", "qrandint"):
+        step = a[2] if kind == "qrandint" else 1
+        count = (a[1] - a[0]) // step + 1
+        return (round((value - a[0]) / step) + 0.5) / count
+    if kind == "lograndint":
+        low, high = math.log(a[0]), math.log(a[1] + 1)
+        middle = (math.log(value) + math.log(value + 1)) / 2
+        return (middle - low) / (high - low)
+    if KINDS[kind].log:
+        if a[0] == a[1]:
+            return 0.5
+        return min((math.log(value) - math.log(a[0])) / (math.log(a[1]) - math.log(a[0])), _TOP)
+    if a[0] == a[1]:
+        return 0.5
+    return min((value - a[0]) / (a[1] - a[0]), _TOP)
 
 
 # --- hyperopt ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
 
+from tune_jobs.names import RUNNING
 from tune_jobs.ray_internals import fail_trial
 from tune_jobs.stopping.forwarding import ForwardingScheduler
 
@@ -91,7 +92,7 @@ class HangWatchdog(ForwardingScheduler):
         return None
 
     def _scan(self, tune_controller: Any, now: float) -> None:
-        running = {t.trial_id: t for t in tune_controller.get_trials() if t.status == "RUNNING"}
+        running = {t.trial_id: t for t in tune_controller.get_trials() if t.status == RUNNING}
         for trial_id in list(self._started):
             if trial_id not in running:  # paused, stopped or failed: a restart starts anew
                 del self._started[trial_id]

@@ -272,8 +272,8 @@ def test_domain_values_and_log_scale() -> None:
     assert Domain("grid", (1, 2)).values == [1, 2]
     assert Domain("choice", ("a",)).values == ["a"]
     assert Domain("uniform", (0, 1)).values is None
-    assert Domain("loguniform", (1e-4, 1e-2)).log_scaled
-    assert not Domain("uniform", (0, 1)).log_scaled
+    assert Domain("loguniform", (1e-4, 1e-2)).is_log
+    assert not Domain("uniform", (0, 1)).is_log
 
 
 @pytest.mark.parametrize(

@@ -113,9 +113,9 @@ def test_new_kinds_values_log_scale_and_describe() -> None:
     assert wc.describe() == "weighted_choice{'a': 0.25, null: 0.75}"
     # The list form (what spec.yaml stores) parses to the same domain.
     assert Domain.from_spec({"weighted_choice": [["a", 0.25], [None, 0.75]]}, "s", "t") == wc
-    assert Domain("lognormal", (0, 1)).log_scaled
-    assert Domain("inv_loguniform", (0.1, 1)).log_scaled
-    assert not Domain("beta", (1, 1)).log_scaled
+    assert Domain("lognormal", (0, 1)).is_log
+    assert Domain("inv_loguniform", (0.1, 1)).is_log
+    assert not Domain("beta", (1, 1)).is_log
     assert Domain("beta", (1, 1)).values is None
 
 
