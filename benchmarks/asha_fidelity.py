@@ -8,7 +8,7 @@ trainables' ``noise`` fidelity: at iteration ``i`` a trial reports
 trial its own noise stream). Every trial may run ``max_t`` iterations.
 
 - FIFO: every grid trial runs ``max_t`` iterations.
-- ASHA: the scheduler ``tune_jobs.run.assemble.build_strategy`` builds for the same spec
+- ASHA: the scheduler ``tune_jobs.execution.assemble.build_strategy`` builds for the same spec
   with ``scheduler: {type: asha, ...}`` (Ray's ``ASHAScheduler``), driven in-process:
   ``concurrency`` trials run at once, started in grid order, each reporting one result
   per step in round robin (equal-speed trials); ``on_trial_result`` decides CONTINUE or
@@ -116,8 +116,8 @@ class _Trial:
 
 
 def _scheduler(function: str, levels: int, noise: float, max_t: int, settings: dict) -> Any:
+    from tune_jobs.execution.assemble import build_strategy
     from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.run.assemble import build_strategy
     from tune_jobs.spec import load_spec
 
     spec = grid_spec(function, levels, noise, max_t, {"type": "asha", **settings})

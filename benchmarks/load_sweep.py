@@ -1,4 +1,5 @@
-"""Load: many short trials through ``tune_jobs.run.tuner.run_sweep`` on a local multi-node cluster.
+"""Load: many short trials through ``tune_jobs.execution.tuner.run_sweep`` on a local
+multi-node cluster.
 
 Run from the repository root with the project's venv active::
 
@@ -237,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace, work: Path, cluster: Any) -> int:
     import yaml
 
+    from tune_jobs.execution.tuner import run_sweep
     from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.run.tuner import run_sweep
     from tune_jobs.spec import load_spec
 
     done = work / "done"

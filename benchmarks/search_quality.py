@@ -3,7 +3,7 @@
 Method: a spec (``branin`` or ``hartmann6``, ``value`` minimised, the function's box as
 ``uniform`` ranges) is loaded with ``tune_jobs.spec.load_spec`` and planned with
 ``tune_jobs.plan.run_plan.make_plan``; the searcher is the one
-``tune_jobs.run.assemble.build_strategy``
+``tune_jobs.execution.assemble.build_strategy``
 gives a sweep (for ``hyperopt``: our ``ObjectiveSearcher`` around Ray's ``HyperOptSearch``
 over the native space from ``hyperopt_space``). We call ``set_search_properties``,
 ``suggest(trial_id)`` and ``on_trial_complete(trial_id, result)`` ourselves, one trial
@@ -125,7 +125,7 @@ def run_service_searcher(
     function: str, algorithm: str, evals: int, seed: int, n_initial: int = 20
 ) -> list[float]:
     """Values seen, in order, when our service's ``algorithm`` searches ``function``."""
-    from tune_jobs.run.assemble import build_strategy
+    from tune_jobs.execution.assemble import build_strategy
 
     plan = _plan(spec_for(function, algorithm, evals, seed, n_initial))
     searcher = build_strategy(plan).searcher

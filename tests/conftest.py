@@ -77,8 +77,8 @@ def write_spec(directory: Path, spec: dict) -> Path:
 
 def run_spec_in_process(directory: Path, spec: dict, overrides: list[str] | None = None):
     """Validate and run ``spec`` on the already-started local Ray; returns the outcome."""
+    from tune_jobs.execution.tuner import absolute_storage, run_sweep
     from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.run.tuner import absolute_storage, run_sweep
     from tune_jobs.spec import load_spec
 
     spec = {"storage": str(directory / "results"), **spec}
@@ -93,11 +93,13 @@ def ray_started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records any attempt to start or join Ray during the test (empty list: none)."""
     import ray
 
-    import tune_jobs.run.tuner
+    import tune_jobs.execution.tuner
 
     calls: list[str] = []
     monkeypatch.setattr(ray, "init", lambda *a, **k: calls.append("ray.init"))
-    monkeypatch.setattr(tune_jobs.run.tuner, "init_ray", lambda *a, **k: calls.append("init_ray"))
+    monkeypatch.setattr(
+        tune_jobs.execution.tuner, "init_ray", lambda *a, **k: calls.append("init_ray")
+    )
     return calls
 
 

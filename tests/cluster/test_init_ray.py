@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-import tune_jobs.run.tuner
+import tune_jobs.execution.tuner
 
 
 def _fake_ray(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
@@ -24,7 +24,7 @@ def test_inside_a_job_the_cluster_is_joined(monkeypatch: pytest.MonkeyPatch) -> 
     calls = _fake_ray(monkeypatch)
     monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", "{}")
     monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")
-    tune_jobs.run.tuner.init_ray(None)
+    tune_jobs.execution.tuner.init_ray(None)
     assert calls == [{"address": "127.0.0.1:6379", "log_to_driver": True}]
 
 
@@ -32,5 +32,5 @@ def test_without_address_a_local_ray_is_started(monkeypatch: pytest.MonkeyPatch)
     calls = _fake_ray(monkeypatch)
     monkeypatch.delenv("RAY_JOB_CONFIG_JSON_ENV_VAR", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    tune_jobs.run.tuner.init_ray(None)
+    tune_jobs.execution.tuner.init_ray(None)
     assert "address" not in calls[0] and calls[0]["include_dashboard"] is False

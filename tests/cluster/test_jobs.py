@@ -1,4 +1,4 @@
-"""tune_jobs.run.jobs and `tune-jobs submit` without a cluster: entrypoint, upload, errors."""
+"""tune_jobs.execution.jobs and `tune-jobs submit` without a cluster: entrypoint, upload, errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ import pytest
 
 from tune_jobs.cli.app import main
 from tune_jobs.errors import UserError
-from tune_jobs.run.jobs import DEFAULT_EXCLUDES, SubmitRequest, connect, exit_code, resolve_token
+from tune_jobs.execution.jobs import (
+    DEFAULT_EXCLUDES,
+    SubmitRequest,
+    connect,
+    exit_code,
+    resolve_token,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = "tune_jobs/specs/demo.yaml"

@@ -16,8 +16,8 @@ import pytest
 
 from cluster.local import LocalCluster
 from tests.fixtures.s3 import KEY_ID, SECRET, assert_no_secret_in_bucket, bucket_keys, storage_uri
+from tune_jobs.execution.jobs import STORAGE_ENV_VARS, SubmitRequest, storage_env
 from tune_jobs.results.storage import join_storage
-from tune_jobs.run.jobs import STORAGE_ENV_VARS, SubmitRequest, storage_env
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = "tune_jobs/specs/demo.yaml"

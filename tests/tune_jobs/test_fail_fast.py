@@ -8,8 +8,9 @@ import pytest
 
 from analysis import load_trials
 from tests.conftest import run_spec_in_process, write_spec
+from tune_jobs.api import SweepResult
 from tune_jobs.cli.app import _report, main
-from tune_jobs.run.tuner import FAIL_FAST
+from tune_jobs.execution.tuner import FAIL_FAST
 
 
 def _spec(tmp_path: Path) -> dict:
@@ -46,7 +47,7 @@ def test_fail_fast_stops_at_the_first_error(
     assert outcome.stop_reason == FAIL_FAST
     assert outcome.statuses.get("ERROR") == 1
     assert outcome.statuses.get("TERMINATED", 0) == 0, "no other trial ran to the end"
-    assert _report(outcome) == 1
+    assert _report(SweepResult.from_outcome(outcome)) == 1
     out = capsys.readouterr().out
     assert "stopped at the first trial error" in out and "tune-jobs status" in out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tune_jobs.errors import SpecError, UserError
-from tune_jobs.run.resources import NodeCapacity, check_fits
+from tune_jobs.execution.resources import NodeCapacity, check_fits
 from tune_jobs.spec import load_spec
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.schema import ResourcesSpec
@@ -94,7 +94,7 @@ def test_strategies_over_several_nodes() -> None:
 
 
 def test_check_fit_false_skips_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tune_jobs.run.resources as resources
+    import tune_jobs.execution.resources as resources
 
     monkeypatch.setattr(resources, "alive_nodes", lambda: [CPU_NODE])
     with pytest.raises(UserError):

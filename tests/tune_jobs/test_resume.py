@@ -212,7 +212,7 @@ def test_repair_points_at_the_newest_existing_checkpoint_or_restarts(tmp_path: P
     from ray.train._internal.session import _TrainingResult
     from ray.tune.experiment import Trial
 
-    from tune_jobs.run.setup import repair_missing_checkpoints
+    from tune_jobs.execution.setup import repair_missing_checkpoints
 
     def trial_with(name: str, iterations: list[int]) -> Trial:
         trial = Trial("__fake", stub=True, trial_id=name)

@@ -8,7 +8,7 @@
    pickles ``_stopper``), so a stopper that counts results, as Ray's
    ``MaximumIterationStopper`` does, counted them twice and stopped the trial early
    (tests/cluster saw a trial end at 79 of 80).
-2. Checkpoint bookkeeping (``tune_jobs.run.setup.repair_missing_checkpoints``): a driver
+2. Checkpoint bookkeeping (``tune_jobs.execution.setup.repair_missing_checkpoints``): a driver
    killed after pruning a checkpoint the snapshot still keeps made Ray's next pruning
    fail, and the trial's checkpoint index fell behind the directories it writes.
 """
@@ -57,8 +57,8 @@ def _result(iteration: int) -> dict[str, Any]:
 def test_max_iterations_stops_at_the_iteration_across_a_restore(tmp_path: Path) -> None:
     from ray import cloudpickle
 
+    from tune_jobs.execution.assemble import build_strategy
     from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.run.assemble import build_strategy
     from tune_jobs.spec import load_spec
 
     path = write_spec(tmp_path, _spec(tmp_path))
@@ -81,7 +81,7 @@ def test_repair_drops_pruned_checkpoints_and_skips_written_dirs(tmp_path: Path) 
     from ray.train._internal.storage import StorageContext
     from ray.tune.experiment import Trial
 
-    from tune_jobs.run.setup import repair_missing_checkpoints
+    from tune_jobs.execution.setup import repair_missing_checkpoints
 
     def snapshot_trial(name: str) -> tuple[Trial, Path]:
         storage = StorageContext(str(tmp_path), "exp", trial_dir_name=name)

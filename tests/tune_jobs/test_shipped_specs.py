@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from analysis import load_metrics
+from tune_jobs.execution.tuner import run_sweep
 from tune_jobs.plan.run_plan import make_plan
-from tune_jobs.run.tuner import run_sweep
 from tune_jobs.spec import load_spec
 
 SPECS = sorted((Path(__file__).resolve().parents[2] / "tune_jobs" / "specs").rglob("*.yaml"))

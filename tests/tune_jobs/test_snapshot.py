@@ -100,7 +100,7 @@ def _assert_complete(run_dir: Path) -> None:
 def test_resume_falls_back_to_the_previous_sessions_callback_states(
     ray_local: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tune_jobs.run.tuner import resume_sweep
+    from tune_jobs.execution.tuner import resume_sweep
 
     run_dir = _sweep(tmp_path)
     resume_sweep(str(run_dir))  # a second session writes its own snapshot files
@@ -123,7 +123,7 @@ def test_resume_refuses_when_tune_cannot_restore_instead_of_starting_over(
 ) -> None:
     """Without the guard Tune logs the error, starts over with a finished searcher,
     runs no trial and the sink rewrites trials.parquet empty (seen after a SIGKILL)."""
-    from tune_jobs.run.tuner import resume_sweep
+    from tune_jobs.execution.tuner import resume_sweep
 
     run_dir = _sweep(tmp_path)
     (state,) = run_dir.glob("callback-states-*.pkl")

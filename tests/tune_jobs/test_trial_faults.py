@@ -65,7 +65,7 @@ def test_memory_amounts_parse_and_reach_ray() -> None:
 
 def test_memory_no_node_can_hold_is_one_line() -> None:
     from tune_jobs.errors import UserError
-    from tune_jobs.run.resources import NodeCapacity, check_fits
+    from tune_jobs.execution.resources import NodeCapacity, check_fits
 
     spec = build(ResourcesSpec, {"cpu": 1, "memory": "64GiB"}, "resources", "s.yaml")
     node = NodeCapacity("10.0.0.2", {"CPU": 8.0, "memory": float(16 << 30)})

@@ -7,14 +7,16 @@ User mistakes (bad spec, bad flag, missing run) print one line and exit with cod
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tune_jobs.cli.analysis import ANALYSIS_COMMANDS, add_analysis_commands, run_analysis_command
 from tune_jobs.cli.cluster import CLUSTER_COMMANDS, add_cluster_commands, run_cluster_command
 from tune_jobs.errors import UserError
+
+if TYPE_CHECKING:
+    from tune_jobs.api import SweepResult
 
 __all__ = ["main"]
 
@@ -175,26 +177,30 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.watch is not None:
             return watch_status(args.run_dir, args.watch, **options)
         return print_status(args.run_dir, **options)
+    from tune_jobs import api
+
     if args.command == "resume":
-        from tune_jobs.run.tuner import resume_sweep
-
-        return _report(resume_sweep(args.run_dir, args.address))
-
-    plan = _load_plan(args)
+        return _report(api.resume(args.run_dir, address=args.address))
+    overrides = list(args.overrides)
+    if args.fail_fast:
+        overrides += ["fail_fast=true", "max_failures=0"]
+    options = {
+        "storage": args.storage,
+        "name": args.name,
+        "overrides": overrides,
+        "smoke": args.smoke,
+        "grids": list(args.grids),
+        "fmt": args.fmt,
+    }
     if args.command == "validate":
-        from tune_jobs.trial.trainable import resolve_trainable
+        from tune_jobs.execution.pilot import pilot_budget_lines
 
-        resolve_trainable(plan.spec.trainable, plan.source)  # fail here, not in a worker
+        plan = api.validate(args.spec, **options)
         print("\n".join(plan.describe()))
-        from tune_jobs.run.pilot import pilot_budget_lines
-
         print("\n".join(pilot_budget_lines(plan, args.cost_per_iteration, args.pilot)))
         print("ok: spec is valid")
         return EXIT_OK
-    from tune_jobs.run.tuner import run_sweep
-
-    address = args.address or os.environ.get("RAY_ADDRESS")
-    return _report(run_sweep(plan, address))
+    return _report(api.run(args.spec, address=args.address, **options))
 
 
 def _print_trainables(name: str | None) -> int:
@@ -223,50 +229,30 @@ def _print_trainables(name: str | None) -> int:
     return EXIT_OK
 
 
-def _load_plan(args: argparse.Namespace):
-    from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.results.storage import absolute_storage
-    from tune_jobs.spec import load_spec
+def _report(result: SweepResult) -> int:
+    from tune_jobs.execution.tuner import FAIL_FAST
 
-    overrides = list(args.overrides)
-    if args.fail_fast:
-        overrides += ["fail_fast=true", "max_failures=0"]
-    spec = load_spec(
-        args.spec,
-        overrides,
-        smoke=args.smoke,
-        grids=list(args.grids),
-        name=args.name,
-        storage=args.storage,
-        fmt=args.fmt,
-    )
-    spec = dataclasses.replace(spec, storage=absolute_storage(spec.storage))
-    return make_plan(spec, args.spec)
-
-
-def _report(outcome) -> int:
-    from tune_jobs.run.tuner import FAIL_FAST
-
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items())) or "no trials"
-    if outcome.stop_reason == FAIL_FAST:
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(result.statuses.items())) or "no trials"
+    if result.stop_reason == FAIL_FAST:
         print(f"\nsweep stopped at the first trial error (fail_fast): {counts}")
-        print(f"the error: tune-jobs status {outcome.run_dir}")
+        print(f"the error: tune-jobs status {result.run_dir}")
         print("no further trials were started; fix the cause and run the sweep again")
         return EXIT_FAILED
-    if outcome.unfinished:
+    if not result.finished:
         print(f"\nsweep interrupted: {counts}")
-        print(f"state saved; continue with: tune-jobs resume {outcome.run_dir}")
+        print(f"state saved; continue with: tune-jobs resume {result.run_dir}")
         return EXIT_INTERRUPTED
     print(f"\nsweep finished: {counts}")
-    if outcome.best_trial is not None:
-        print(f"best trial: {outcome.best_trial} ({outcome.best_value})")
-    print(f"results: {outcome.run_dir}  (trials.parquet, metrics/, tensorboard/)")
-    if "://" in outcome.run_dir:  # TensorBoard reads s3:// but not pyarrow's query options
-        base = outcome.run_dir.split("?", 1)[0]
+    best = result.best
+    if best is not None:
+        print(f"best trial: {best.trial_id} ({best.value})")
+    print(f"results: {result.run_dir}  (trials.parquet, metrics/, tensorboard/)")
+    if "://" in result.run_dir:  # TensorBoard reads s3:// but not pyarrow's query options
+        base = result.run_dir.split("?", 1)[0]
         print(f"watch:   tensorboard --logdir {base}/tensorboard  (endpoint: docs/storage.md)")
     else:
-        print(f"watch:   tensorboard --logdir {outcome.run_dir}")
-    return EXIT_FAILED if outcome.all_failed else EXIT_OK
+        print(f"watch:   tensorboard --logdir {result.run_dir}")
+    return EXIT_FAILED if result.all_failed else EXIT_OK
 
 
 if __name__ == "__main__":

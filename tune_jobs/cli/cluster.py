@@ -54,7 +54,7 @@ def add_cluster_commands(sub: argparse._SubParsersAction) -> None:
 
 def run_cluster_command(args: argparse.Namespace) -> int:
     """Run one of ``CLUSTER_COMMANDS``; returns the exit code."""
-    from tune_jobs.run import jobs
+    from tune_jobs.execution import jobs
 
     address = _address(args.address)
     client = jobs.connect(address, jobs.resolve_token(args.token_file, os.environ))
@@ -84,7 +84,7 @@ def _address(given: str | None) -> str:
 
 
 def _request(args: argparse.Namespace):
-    from tune_jobs.run.jobs import SubmitRequest
+    from tune_jobs.execution.jobs import SubmitRequest
 
     if args.resume:
         if args.spec:

@@ -11,7 +11,7 @@ median over repeats) and, per parameter still searched in stage ``k - 1``:
   integer kinds rounded outwards to integers; the kind (and ``q``) stays;
 - ``choice``/``grid``/``weighted_choice``: a ``choice`` of the values the top-k used.
 
-Running the stages one after another is ``tune_jobs.run.stages``; their progress file
+Running the stages one after another is ``tune_jobs.execution.stages``; their progress file
 in RUN_DIR is ``tune_jobs.results.stage_progress``.
 """
 

@@ -222,9 +222,7 @@ class ParquetResultsSink(Callback):
                 # Stopped with the whole sweep (target reached, budget spent): Tune sets
                 # the status without a completion event.
                 metrics = self._latest_metrics.get(tid, {})
-                self._final_status[tid] = (
-                    _completed_status(trial, metrics) if metrics else SKIPPED
-                )
+                self._final_status[tid] = _completed_status(trial, metrics) if metrics else SKIPPED
             elif trial.status != PENDING:
                 # Stopped by Ctrl-C (no completion or error event; Tune's clean-up may
                 # have set TERMINATED): resumable, not finished.

@@ -22,6 +22,7 @@ __all__ = [
     "apply_smoke",
     "load_spec",
     "parse_yaml",
+    "spec_from_mapping",
     "spec_to_dict",
 ]
 
@@ -63,6 +64,7 @@ def load_spec(
     path: str | Path,
     overrides: list[str] | None = None,
     *,
+    values: dict[str, Any] | None = None,
     smoke: bool = False,
     name: str | None = None,
     storage: str | None = None,
@@ -74,6 +76,7 @@ def load_spec(
     Args:
         path: the YAML file.
         overrides: ``key.path=value`` strings (values parsed as YAML).
+        values: overrides as Python values by dotted key, applied after ``overrides``.
         smoke: shrink the sweep with the documented smoke rule (before ``grids`` and
             ``overrides``).
         name: replaces ``name:``.
@@ -90,7 +93,36 @@ def load_spec(
         raise SpecError(source, "", "file not found") from None
     except (OSError, UnicodeDecodeError) as err:
         raise SpecError(source, "", f"cannot read file ({err.__class__.__name__})") from None
-    raw = parse_yaml(text, source)
+    return spec_from_mapping(
+        parse_yaml(text, source),
+        source,
+        overrides,
+        values=values,
+        smoke=smoke,
+        name=name,
+        storage=storage,
+        fmt=fmt,
+        grids=grids,
+    )
+
+
+def spec_from_mapping(
+    raw: Any,
+    source: str,
+    overrides: list[str] | None = None,
+    *,
+    values: dict[str, Any] | None = None,
+    smoke: bool = False,
+    name: str | None = None,
+    storage: str | None = None,
+    fmt: str = "auto",
+    grids: list[str] | None = None,
+) -> SweepSpec:
+    """``load_spec`` for a spec already parsed (``raw``; errors name ``source``).
+
+    ``values`` are overrides given as Python values by dotted key (``{"search.num_samples":
+    8}``), applied after the ``key=value`` strings of ``overrides``.
+    """
     if not isinstance(raw, dict):
         raise SpecError(source, "", f"a spec must be a mapping of keys; got {show(raw)}")
     if fmt not in SPEC_FORMATS:
@@ -104,6 +136,12 @@ def load_spec(
         raw = spec_to_dict(apply_smoke(build(SweepSpec, raw, "", source)))
     raw = apply_grids(raw, grids or [], source)
     raw = apply_overrides(raw, overrides or [], source)
+    for key, value in (values or {}).items():
+        if not isinstance(key, str) or not key or not all(key.split(".")):
+            raise SpecError(
+                source, str(key), "an override key is a dotted spec key like search.num_samples"
+            )
+        _assign(raw, key.split("."), copy.deepcopy(value), source, key)
     if name is not None:
         raw["name"] = name
     if storage is not None:

@@ -22,13 +22,39 @@ from tune_jobs.trial.memory_limit import run_with_memory_limit
 from tune_jobs.trial.meta import effective_config
 from tune_jobs.trial.user_code import add_cwd_last, collides_with_ours
 
-__all__ = ["resolve_trainable"]
+__all__ = ["PYTHON_FUNCTION", "function_ref", "resolve_trainable", "wrap_trainable"]
 
 TrainFn = Callable[[dict[str, Any]], Any]
+
+#: ``trainable:`` recorded for a function passed to ``tune_jobs.run`` that cannot be
+#: imported by name (defined in a notebook or script, or inside another function):
+#: ``<python function NAME>``. Resuming such a run needs the function again.
+PYTHON_FUNCTION = "<python function {}>"
+
+
+def function_ref(fn: Callable[..., Any]) -> str:
+    """What ``spec.yaml`` records for a Python function trainable: ``module:qualname``
+    when the function can be imported by that name, else ``PYTHON_FUNCTION``."""
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", getattr(fn, "__name__", "trainable"))
+    if module and module != "__main__" and "<" not in qualname and "." not in qualname:
+        imported = sys.modules.get(module)
+        if imported is not None and getattr(imported, qualname, None) is fn:
+            return f"{module}:{qualname}"
+    return PYTHON_FUNCTION.format(getattr(fn, "__name__", qualname))
 
 
 def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
     """Return the per-trial function for ``ref``; errors name ``source`` and ``trainable``."""
+    if isinstance(ref, str) and ref.startswith(PYTHON_FUNCTION.split("{", 1)[0]):
+        name = ref[len(PYTHON_FUNCTION.split("{", 1)[0]) : -1]
+        raise SpecError(
+            source,
+            "trainable",
+            f"the trainable is a Python function ({name}) passed to tune_jobs.run, which "
+            f"cannot be imported by name; pass it again: tune_jobs.resume(run_dir, "
+            f"trainable={name})",
+        )
     if isinstance(ref, CommandSpec):
         from trainables.command import make_command_trainable
 
@@ -47,10 +73,13 @@ def resolve_trainable(ref: str | CommandSpec, source: str) -> TrainFn:
         fn = load_builtin(ref)
     else:
         fn = _load_user_function(ref, source)
-    return _with_meta_stripped(fn)
+    return wrap_trainable(fn)
 
 
-def _with_meta_stripped(fn: TrainFn) -> TrainFn:
+def wrap_trainable(fn: TrainFn) -> TrainFn:
+    """The per-trial function Tune runs for the user's ``fn``: our trial bookkeeping
+    stripped from the config, under the trial's memory limit."""
+
     def trial(config: dict[str, Any]) -> Any:
         # Under the trial's resources.memory limit, set and lifted per trial.
         return run_with_memory_limit(fn, effective_config(config)[0])

@@ -37,8 +37,8 @@ SWEEP = {
 
 @pytest.mark.slow
 def test_bayes_hyperband_sweep_runs_and_stops_trials_early(ray_local: None, tmp_path: Path) -> None:
+    from tune_jobs.execution.tuner import absolute_storage, run_sweep
     from tune_jobs.plan.run_plan import make_plan
-    from tune_jobs.run.tuner import absolute_storage, run_sweep
     from tune_jobs.spec import load_spec
 
     path = tmp_path / "sweep.yaml"

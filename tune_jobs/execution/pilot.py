@@ -1,6 +1,6 @@
 """The ``validate --pilot`` measurement: one short trial on a local Ray, then the budget.
 
-The pilot's Tuner is built by ``tune_jobs.run.tuner.build_pilot_tuner`` (the one module
+The pilot's Tuner is built by ``tune_jobs.execution.tuner.build_pilot_tuner`` (the one module
 that builds Tuners); the budget arithmetic is ``tune_jobs.plan.budget``.
 """
 
@@ -11,11 +11,11 @@ import time
 from typing import Any
 
 from tune_jobs.errors import UserError
+from tune_jobs.execution.connect import init_ray
+from tune_jobs.execution.tuner import build_pilot_tuner
 from tune_jobs.nested import deep_merge
 from tune_jobs.plan.budget import budget_lines
 from tune_jobs.plan.run_plan import RunPlan
-from tune_jobs.run.connect import init_ray
-from tune_jobs.run.tuner import build_pilot_tuner
 from tune_jobs.trial.trainable import resolve_trainable
 
 __all__ = ["PILOT_ITERATIONS", "pilot_budget_lines", "run_pilot"]

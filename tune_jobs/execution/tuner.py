@@ -7,7 +7,7 @@ A staged sweep (``stages:``) runs one Tune experiment per stage: stage 1 in RUN_
 itself, stage ``k`` in ``RUN_DIR/stages/stage<k>``; all write the same Parquet tables
 and TensorBoard folder of RUN_DIR. ``RUN_DIR/stages.json`` records each stage's status
 and derived space: ``resume`` restores the stage that was running (never re-running a
-finished one) and then runs the stages after it (``tune_jobs.run.stages``).
+finished one) and then runs the stages after it (``tune_jobs.execution.stages``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tune_jobs.errors import UserError
+from tune_jobs.execution.assemble import build_strategy
+from tune_jobs.execution.connect import init_ray
+from tune_jobs.execution.resources import check_cluster_fits
+from tune_jobs.execution.setup import (
+    CheckpointRepair,
+    configure_tune,
+    prepare_run_dir,
+    tuner_state_is_damaged,
+)
+from tune_jobs.execution.stages import run_later_stages, spec_from_record
 from tune_jobs.names import ERROR, FINISHED_STATUSES, SPEC_FILE
 from tune_jobs.plan.run_plan import RunPlan, make_plan, repeat_base
 from tune_jobs.ray_internals import TUNER_STATE_FILE
@@ -33,20 +43,10 @@ from tune_jobs.results.storage import (  # absolute_storage: re-exported
 )
 from tune_jobs.results.tables import load_trials
 from tune_jobs.results.tensorboard_sink import TensorBoardSink
-from tune_jobs.run.assemble import build_strategy
-from tune_jobs.run.connect import init_ray
-from tune_jobs.run.resources import check_cluster_fits
-from tune_jobs.run.setup import (
-    CheckpointRepair,
-    configure_tune,
-    prepare_run_dir,
-    tuner_state_is_damaged,
-)
-from tune_jobs.run.stages import run_later_stages, spec_from_record
 from tune_jobs.spec.convert import build
 from tune_jobs.spec.loader import parse_yaml
 from tune_jobs.spec.schema import SweepSpec
-from tune_jobs.trial.trainable import resolve_trainable
+from tune_jobs.trial.trainable import TrainFn, resolve_trainable, wrap_trainable
 
 #: ``SweepOutcome.stop_reason`` of a sweep stopped at its first trial error.
 FAIL_FAST = "fail_fast"
@@ -86,14 +86,20 @@ class SweepOutcome:
         return total > 0 and self.statuses.get(ERROR, 0) == total
 
 
-def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
-    """Start a new sweep for ``plan`` (all its stages); RUN_DIR must not hold a previous run."""
+def run_sweep(
+    plan: RunPlan, address: str | None = None, function: TrainFn | None = None
+) -> SweepOutcome:
+    """Start a new sweep for ``plan`` (all its stages); RUN_DIR must not hold a previous run.
+
+    ``function``: a Python function to train with instead of resolving ``trainable:``
+    (``tune_jobs.run`` with a function as the trainable).
+    """
     from tune_jobs.results.stage_progress import stage_record, write_progress
 
     spec = plan.spec
     run = RunStorage.for_run(spec.storage, spec.name)
+    trainable = _trainable(spec, plan.source, function)
     prepare_run_dir(run, spec, plan.source, _run_dir(spec, run))
-    trainable = resolve_trainable(spec.trainable, plan.source)
     init_ray(address)
     check_cluster_fits(spec.resources)  # else Ray would keep the trials pending forever
     if spec.stages:
@@ -104,8 +110,11 @@ def run_sweep(plan: RunPlan, address: str | None = None) -> SweepOutcome:
     return _finish(spec, plan.source, trainable, run, outcome)
 
 
-def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
-    """Continue an interrupted sweep in ``run_dir`` from its last experiment snapshot."""
+def resume_sweep(
+    run_dir: str, address: str | None = None, function: TrainFn | None = None
+) -> SweepOutcome:
+    """Continue an interrupted sweep in ``run_dir`` from its last experiment snapshot
+    (``function``: as for ``run_sweep``; needed when the run was started with one)."""
     from ray import tune
 
     run = RunStorage.open(run_dir)
@@ -118,7 +127,7 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     source = run.path(SPEC_FILE)
     raw = parse_yaml(run.read_bytes(SPEC_FILE).decode(), source)
     spec = build(SweepSpec, raw, "", source)
-    trainable = resolve_trainable(spec.trainable, source)
+    trainable = _trainable(spec, source, function)
     init_ray(address)
     check_cluster_fits(spec.resources)
     configure_tune()
@@ -149,6 +158,12 @@ def resume_sweep(run_dir: str, address: str | None = None) -> SweepOutcome:
     with refuse_silent_restart(run_dir):  # Tune would start over with no trials
         outcome = _fit(tuner, spec, run)
     return _finish(spec, source, trainable, run, outcome)
+
+
+def _trainable(spec: SweepSpec, source: str, function: TrainFn | None) -> TrainFn:
+    if function is not None:
+        return wrap_trainable(function)
+    return resolve_trainable(spec.trainable, source)
 
 
 def _run_dir(spec: SweepSpec, run: RunStorage) -> str:
@@ -205,7 +220,7 @@ def _build_tuner(plan: RunPlan, trainable: Any, run: RunStorage, stage: int = 1)
         sink,
         TensorBoardSink(spec.storage, spec.name, spec.metric),
         # Comes back with Tuner.restore: repairs trials whose checkpoint was pruned
-        # after the snapshot that names it (see tune_jobs.run.setup).
+        # after the snapshot that names it (see tune_jobs.execution.setup).
         CheckpointRepair(),
     ]
     _, base = split_storage(spec.storage)
