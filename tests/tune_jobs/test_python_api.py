@@ -3,6 +3,8 @@ with the trainable a function of the caller's own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 import yaml
 
 import tune_jobs
+from tests.conftest import cli_env
 from tune_jobs.errors import SpecError, UserError
 from tune_jobs.names import SPEC_FILE
 from tune_jobs.trial.trainable import PYTHON_FUNCTION, function_ref
@@ -149,3 +152,44 @@ def test_a_closure_runs_and_resume_needs_it_again(ray_local: None, tmp_path: Pat
     assert resumed.statuses == {"DIVERGED": 1, "TERMINATED": 2}  # the errored one again
     # lr=0.1 reported the lowest loss but flagged itself diverged: never the best.
     assert resumed.best is not None and resumed.best.config["lr"] == pytest.approx(0.3)
+
+
+def _doc_example() -> str:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "python-api.md").read_text()
+    return doc.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.slow
+def test_the_documented_notebook_example_runs_as_written(tmp_path: Path):
+    """The docs' example as a script: its function lives in ``__main__`` (as in a
+    notebook), so it travels by value and ``spec.yaml`` records the marker."""
+    script = tmp_path / "notebook.py"
+    script.write_text(_doc_example() + "\nprint('BEST', result.best.trial_id, result.statuses)\n")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=cli_env(),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_dir = tmp_path / "results" / "lr_sweep"
+    loaded = tune_jobs.load(run_dir)
+    assert loaded.statuses == {"TERMINATED": 8}
+    assert loaded.best is not None and f"BEST {loaded.best.trial_id}" in done.stdout
+    assert yaml.safe_load((run_dir / SPEC_FILE).read_text())["trainable"] == (
+        PYTHON_FUNCTION.format("train")
+    )
+    resume = subprocess.run(
+        [sys.executable, "-m", "tune_jobs", "resume", str(run_dir)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=cli_env(),
+    )
+    assert resume.returncode == 2
+    assert "trainable=train" in resume.stderr and len(resume.stderr.strip().splitlines()) == 1
