@@ -24,8 +24,9 @@ result.trials        # trials.parquet as a DataFrame
 result.metrics()     # every reported result, superseded attempts dropped
 ```
 
-``spec`` is a path to a spec file, a YAML string, or a mapping of the same keys; its
-``trainable`` may be a Python function. The ``tune-jobs`` command is a thin layer over
+``spec`` is a path to a spec file, YAML text (more than one line), or a mapping of the
+same keys; its ``trainable`` may be a Python function. The ``tune-jobs`` command is a
+thin layer over
 these functions. Errors raise ``tune_jobs.errors.UserError`` (``SpecError`` for a bad
 spec) with the same one-line message the command prints.
 """
