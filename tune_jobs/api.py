@@ -26,9 +26,8 @@ result.metrics()     # every reported result, superseded attempts dropped
 
 ``spec`` is a path to a spec file, YAML text (more than one line), or a mapping of the
 same keys; its ``trainable`` may be a Python function. The ``tune-jobs`` command is a
-thin layer over
-these functions. Errors raise ``tune_jobs.errors.UserError`` (``SpecError`` for a bad
-spec) with the same one-line message the command prints.
+thin layer over these functions. Errors raise ``tune_jobs.errors.UserError``
+(``SpecError`` for a bad spec) with the same one-line message the command prints.
 """
 
 from __future__ import annotations
